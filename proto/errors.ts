@@ -1,0 +1,84 @@
+/**
+ * The one catalogue of PCG error codes. Every code has an HTTP status (REST API), a websocket
+ * close code (tunnel) and a hint that tells the user what to do. proto/README.md lists the same
+ * table; test/unit/error-catalogue.test.ts keeps the two equal.
+ */
+export interface ErrorSpec {
+  readonly http: number;
+  /** Websocket close code used when this error ends a tunnel connection. */
+  readonly close: number;
+  readonly hint: string;
+}
+
+export const ERROR_CATALOGUE = {
+  PCG_ERR_BAD_REQUEST: { http: 400, close: 4400, hint: 'Fix the request as described and send it again.' },
+  PCG_ERR_UNAUTHENTICATED: { http: 401, close: 4401, hint: "Send a valid API key as 'Authorization: Bearer <key>'." },
+  PCG_ERR_FORBIDDEN: { http: 403, close: 4403, hint: 'Your role does not allow this; ask a tenant admin.' },
+  PCG_ERR_NOT_FOUND: { http: 404, close: 4404, hint: 'Check the id; it does not exist in your tenant.' },
+  PCG_ERR_CONFLICT: { http: 409, close: 4409, hint: 'The object changed state; reload it and retry.' },
+  PCG_ERR_PAIR_CODE_FORMAT: { http: 400, close: 4410, hint: 'A pairing code is 16 characters shown as XXXX-XXXX-XXXX-XXXX; copy it again from the portal.' },
+  PCG_ERR_PAIR_CODE_INVALID: { http: 401, close: 4411, hint: 'The pairing code is wrong; copy it again from the portal or issue a new one.' },
+  PCG_ERR_PAIR_CODE_EXPIRED: { http: 410, close: 4412, hint: 'The pairing code has expired; issue a new one in the portal.' },
+  PCG_ERR_PAIR_CODE_USED: { http: 409, close: 4413, hint: 'The pairing code was already used; issue a new one in the portal.' },
+  PCG_ERR_PAIR_CODE_LOCKED: { http: 423, close: 4414, hint: 'Too many wrong attempts locked this pairing code; issue a new one in the portal.' },
+  PCG_ERR_PROTO_VERSION: { http: 426, close: 4426, hint: 'Gateway and relay share no protocol version; upgrade the older one.' },
+  PCG_ERR_HANDSHAKE: { http: 401, close: 4001, hint: 'The session handshake failed authentication; re-pair the gateway if this persists.' },
+  PCG_ERR_GATEWAY_UNKNOWN: { http: 401, close: 4002, hint: 'The relay does not know this gateway; pair it again with a new code.' },
+  PCG_ERR_GATEWAY_REVOKED: { http: 403, close: 4003, hint: 'This gateway was revoked in the portal; create a new gateway and pair again.' },
+  PCG_ERR_SESSION_SUPERSEDED: { http: 409, close: 4009, hint: 'A newer session of the same gateway took over; stop the duplicate gateway process.' },
+  PCG_ERR_FRAME_INVALID: { http: 400, close: 4006, hint: 'The frame does not match its schema; the sender must be fixed.' },
+  PCG_ERR_FRAME_AUTH: { http: 400, close: 4005, hint: 'A frame failed authentication (tampered, replayed or reordered); the connection is closed and will be re-established.' },
+  PCG_ERR_FRAME_TOO_LARGE: { http: 413, close: 1009, hint: 'The frame is larger than the allowed maximum; send smaller frames.' },
+  PCG_ERR_RELAY_BUSY: { http: 503, close: 1013, hint: 'The relay is busy; retry after the indicated delay.' },
+  PCG_ERR_HEARTBEAT_TIMEOUT: { http: 504, close: 4008, hint: 'No heartbeat arrived in time; the connection is closed and will be re-established.' },
+  PCG_ERR_TLS_INTERCEPTED: { http: 502, close: 4015, hint: 'TLS interception detected: the relay certificate does not chain to the pinned CA. Exempt the relay host from TLS inspection (NO_PROXY or a proxy bypass rule).' },
+  PCG_ERR_TLS_UNTRUSTED: { http: 502, close: 4016, hint: 'The relay certificate is not trusted; pass --ca-pin from the portal or --ca-file with the CA bundle.' },
+  PCG_ERR_RELAY_UNREACHABLE: { http: 503, close: 4017, hint: 'Check the relay URL, DNS, firewall and HTTPS_PROXY settings; the gateway keeps retrying.' },
+  PCG_ERR_CONFIG_INVALID: { http: 400, close: 4018, hint: 'Fix the named configuration key (file, PCG_* environment variable or flag).' },
+  PCG_ERR_NOT_PAIRED: { http: 409, close: 4019, hint: "Run 'pcg-gateway pair' with a code from the portal first." },
+  PCG_ERR_ALREADY_PAIRED: { http: 409, close: 4020, hint: 'This state dir already holds a paired gateway; use a new state dir or remove the old one on purpose.' },
+  PCG_ERR_STATE_DIR: { http: 500, close: 4021, hint: 'Make the state dir writable by the gateway user and only by it.' },
+  PCG_ERR_CERT_RENEW: { http: 400, close: 4022, hint: 'The certificate renewal request was refused; the gateway retries at its next heartbeat.' },
+  PCG_ERR_INTERNAL: { http: 500, close: 1011, hint: 'An internal error occurred; check the relay logs with the request id.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CATALOGUE, value);
+}
+
+/** Base class of every error a user acts on; `code` is stable, `message` says what to do. */
+export class PcgError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    const spec = ERROR_CATALOGUE[code];
+    super(detail ? `${detail}. ${spec.hint}` : spec.hint, options);
+    this.name = 'PcgError';
+    this.code = code;
+    this.detail = detail;
+  }
+
+  get httpStatus(): number {
+    return ERROR_CATALOGUE[this.code].http;
+  }
+
+  get closeCode(): number {
+    return ERROR_CATALOGUE[this.code].close;
+  }
+
+  /** `CODE: message`, the form CLIs print on stderr. */
+  override toString(): string {
+    return `${this.code}: ${this.message}`;
+  }
+}
+
+/** The error code carried by a websocket close code, if it is one of ours. */
+export function codeForClose(close: number): ErrorCode | undefined {
+  for (const [code, spec] of Object.entries(ERROR_CATALOGUE)) {
+    if (spec.close === close) return code as ErrorCode;
+  }
+  return undefined;
+}

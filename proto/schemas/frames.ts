@@ -1,0 +1,106 @@
+/**
+ * Sealed frames: the JSON plaintext inside every binary frame after the handshake.
+ * `welcome` and `paired` are the first relay→gateway frame of a session and of a pairing.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Id, Millis, Pem } from './common.js';
+
+export const WelcomeFrame = Type.Object({
+  type: Type.Literal('welcome'),
+  epoch: Type.Integer({ minimum: 1, description: 'session epoch: fencing token, higher supersedes lower' }),
+  heartbeat_s: Type.Number({ minimum: 0.05, maximum: 3600 }),
+  server_time: Millis,
+}, { additionalProperties: false });
+
+export const PairedFrame = Type.Object({
+  type: Type.Literal('paired'),
+  gateway_id: Id,
+  tenant_id: Id,
+  cloud_account_id: Id,
+  cert: Pem,
+  ca: Pem,
+  cert_expires_at: Millis,
+}, { additionalProperties: false });
+
+export const GatewayStatus = Type.Object({
+  version: Type.String({ maxLength: 64 }),
+  uptime_s: Type.Number({ minimum: 0 }),
+  cert_expires_at: Type.Optional(Millis),
+}, { additionalProperties: false });
+
+export const HeartbeatFrame = Type.Object({
+  type: Type.Literal('heartbeat'),
+  seq: Type.Integer({ minimum: 0 }),
+  time: Millis,
+  status: GatewayStatus,
+}, { additionalProperties: false });
+
+export const HeartbeatAckFrame = Type.Object({
+  type: Type.Literal('heartbeat.ack'),
+  seq: Type.Integer({ minimum: 0 }),
+  server_time: Millis,
+}, { additionalProperties: false });
+
+export const ErrorFrame = Type.Object({
+  type: Type.Literal('error'),
+  code: Type.String({ pattern: '^PCG_ERR_[A-Z_]+$' }),
+  message: Type.String({ maxLength: 2048 }),
+  /** Type of the frame this error answers, when known. */
+  ref: Type.Optional(Type.String({ maxLength: 64 })),
+}, { additionalProperties: false });
+
+export const CertRenewFrame = Type.Object({
+  type: Type.Literal('cert.renew'),
+  csr: Pem,
+}, { additionalProperties: false });
+
+export const CertRenewedFrame = Type.Object({
+  type: Type.Literal('cert.renewed'),
+  cert: Pem,
+  cert_expires_at: Millis,
+}, { additionalProperties: false });
+
+/** Round-trip probe: the relay sends `echo`, the gateway answers `echo.reply` with the same id and data. */
+export const EchoFrame = Type.Object({
+  type: Type.Literal('echo'),
+  id: Type.Integer({ minimum: 0 }),
+  data: Type.String({ maxLength: 65536 }),
+}, { additionalProperties: false });
+
+export const EchoReplyFrame = Type.Object({
+  type: Type.Literal('echo.reply'),
+  id: Type.Integer({ minimum: 0 }),
+  data: Type.String({ maxLength: 65536 }),
+}, { additionalProperties: false });
+
+export type WelcomeFrame = Static<typeof WelcomeFrame>;
+export type PairedFrame = Static<typeof PairedFrame>;
+export type HeartbeatFrame = Static<typeof HeartbeatFrame>;
+export type HeartbeatAckFrame = Static<typeof HeartbeatAckFrame>;
+export type ErrorFrame = Static<typeof ErrorFrame>;
+export type CertRenewFrame = Static<typeof CertRenewFrame>;
+export type CertRenewedFrame = Static<typeof CertRenewedFrame>;
+export type EchoFrame = Static<typeof EchoFrame>;
+export type EchoReplyFrame = Static<typeof EchoReplyFrame>;
+
+/** Every frame type by its `type` literal; the codec compiles one validator per entry. */
+export const FRAME_SCHEMAS = {
+  'welcome': WelcomeFrame,
+  'paired': PairedFrame,
+  'heartbeat': HeartbeatFrame,
+  'heartbeat.ack': HeartbeatAckFrame,
+  'error': ErrorFrame,
+  'cert.renew': CertRenewFrame,
+  'cert.renewed': CertRenewedFrame,
+  'echo': EchoFrame,
+  'echo.reply': EchoReplyFrame,
+} as const satisfies Record<string, TSchema>;
+
+export type FrameType = keyof typeof FRAME_SCHEMAS;
+export type Frame = { [K in FrameType]: Static<(typeof FRAME_SCHEMAS)[K]> }[FrameType];
+export type FrameOf<K extends FrameType> = Extract<Frame, { type: K }>;
+
+/** Frames a gateway may send after welcome; the relay answers others with an error frame. */
+export const GATEWAY_FRAME_TYPES: readonly FrameType[] = ['heartbeat', 'error', 'cert.renew', 'echo.reply'];
+/** Frames a relay may send after welcome. */
+export const RELAY_FRAME_TYPES: readonly FrameType[] = ['heartbeat.ack', 'error', 'cert.renewed', 'echo'];

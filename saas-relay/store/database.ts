@@ -1,0 +1,63 @@
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import Sqlite from 'better-sqlite3';
+import pg from 'pg';
+import { PcgError } from '../../proto/errors.js';
+import { migrationProvider } from './migrations.js';
+import type { RelayDatabase } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  readonly db: Kysely<RelayDatabase>;
+  readonly dialect: Dialect;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+/**
+ * Opens the relay store: `postgres://…` URLs on PostgreSQL, anything else as a SQLite file path.
+ * Runs pending migrations before returning, and closes what it opened if they fail.
+ */
+export async function openDatabase(target: string): Promise<Database> {
+  const dialect: Dialect = /^postgres(ql)?:\/\//.test(target) ? 'postgres' : 'sqlite';
+  const db = dialect === 'postgres' ? new Kysely<RelayDatabase>({ dialect: postgresDialect(target) }) : new Kysely<RelayDatabase>({ dialect: sqliteDialect(target) });
+  try {
+    const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect) }).migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (error || failed) throw new PcgError('PCG_ERR_INTERNAL', `store migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+  } catch (err) {
+    await db.destroy();
+    if (err instanceof PcgError) throw err;
+    throw new PcgError('PCG_ERR_INTERNAL', `cannot open the relay store (${dialect})`, { cause: err });
+  }
+  let closed = false;
+  return {
+    db,
+    dialect,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}
+
+function sqliteDialect(file: string): SqliteDialect {
+  const sqlite = new Sqlite(file);
+  // WAL + NORMAL: durable across process crashes, fast enough for a heartbeat per gateway.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  return new SqliteDialect({ database: sqlite });
+}
+
+function postgresDialect(url: string): PostgresDialect {
+  // int8 as number, per pool rather than pg's process-wide type registry.
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text'),
+  };
+  return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10, types }) });
+}
