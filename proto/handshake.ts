@@ -13,6 +13,7 @@
  * from an ephemeral X25519 agreement (forward secrecy), one key per direction.
  */
 import { createHash, diffieHellman, hkdfSync, sign, verify, type KeyObject } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import { PcgError } from './errors.js';
 import { publicKeyFromRaw } from './keys.js';
 
@@ -22,6 +23,11 @@ export type ChannelBinding = 'tls-exporter' | 'none';
 /** Label and length for `tlsSocket.exportKeyingMaterial()`; both ends must use the same. */
 export const TLS_EXPORTER_LABEL = 'EXPORTER-pcg-tunnel-v1';
 export const TLS_EXPORTER_LENGTH = 32;
+
+/** The channel-binding value both ends of one TLS connection compute alike (RFC 5705 / 8446 exporter). */
+export function tlsExporter(socket: TLSSocket): Uint8Array {
+  return socket.exportKeyingMaterial(TLS_EXPORTER_LENGTH, TLS_EXPORTER_LABEL, Buffer.alloc(0));
+}
 
 export interface TranscriptInput {
   readonly mode: HandshakeMode;

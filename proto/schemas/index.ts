@@ -1,0 +1,2 @@
+export * from './handshake-messages.js';
+export * from './frames.js';

@@ -1,0 +1,92 @@
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createApiServer, type ApiServer } from './api/api-server.js';
+import { createRelayLogger } from './logger.js';
+import { PairingCodes } from './pairing/pairing-codes.js';
+import { PairingService } from './pairing/pairing-service.js';
+import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './relay-options.js';
+import { SecretHasher } from './security/secret-hasher.js';
+import { openDatabase, type Database } from './store/database.js';
+import { GatewayEvents } from './store/gateway-events.js';
+import { GatewayStore } from './store/gateway-store.js';
+import { TenancyStore } from './store/tenancy-store.js';
+import { loadRelayPki, type RelayPki } from './tls/relay-pki.js';
+import { TunnelHub } from './tunnel/tunnel-hub.js';
+
+export type RelayState = 'listening' | 'closing' | 'closed';
+
+/** The relay process: store, PKI, REST API and tunnel hub on one HTTPS listener. */
+export class Relay {
+  state: RelayState = 'listening';
+
+  private constructor(
+    readonly options: ResolvedRelayOptions,
+    readonly log: Logger,
+    readonly database: Database,
+    readonly pki: RelayPki,
+    readonly tenancy: TenancyStore,
+    readonly gateways: GatewayStore,
+    readonly hub: TunnelHub,
+    private readonly app: ApiServer,
+  ) {}
+
+  /** Opens everything in order; whatever opened is closed again if a later step fails. */
+  static async create(input: RelayOptions): Promise<Relay> {
+    const options = resolveRelayOptions(input);
+    const log = options.logger ?? createRelayLogger();
+    const clock = options.clock;
+    await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+    const pki = await loadRelayPki({ dataDir: options.dataDir, serverHosts: options.tlsHosts, tlsCertFile: options.tlsCertFile, tlsKeyFile: options.tlsKeyFile, now: clock.now() });
+    const database = await openDatabase(options.databaseUrl);
+    let hub: TunnelHub | undefined;
+    try {
+      const hasher = new SecretHasher(pki.hashKey);
+      const tenancy = new TenancyStore(database.db, hasher, clock);
+      const gateways = new GatewayStore(database.db, clock);
+      const codes = new PairingCodes(database.db, hasher, clock, options.pairingCodeTtlMs);
+      const pairing = new PairingService(database.db, codes, gateways, pki.ca, clock, { clientCertLifetimeMs: options.clientCertLifetimeMs });
+      hub = await TunnelHub.create({
+        path: '/v1/tunnel', heartbeatSeconds: options.heartbeatSeconds, maxConcurrentHandshakes: options.maxConcurrentHandshakes,
+        busyRetryAfterMs: options.busyRetryAfterMs, maxFrameBytes: options.maxFrameBytes, handshakeTimeoutMs: options.handshakeTimeoutMs,
+        clientCertLifetimeMs: options.clientCertLifetimeMs, eventPollMs: options.eventPollMs,
+      }, { gateways, events: new GatewayEvents(database.db, clock), ca: pki.ca, handshake: { gateways, pairing, signingKey: pki.signingKey }, clock, log });
+      const app = await createApiServer({
+        tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.ca.certPem },
+        logger: log,
+        tenancy,
+        gateways: { gateways, codes, hub, clock, caPin: pki.caPin, offlineAfterMs: 3 * options.heartbeatSeconds * 1000 + 2000 },
+      });
+      const tunnelHub = hub;
+      app.server.on('upgrade', (req, socket, head) => tunnelHub.handleUpgrade(req, socket, head));
+      await app.listen({ host: options.host, port: options.port });
+      const relay = new Relay(options, log, database, pki, tenancy, gateways, hub, app);
+      log.info({ url: relay.url, caPin: pki.caPin, store: database.dialect }, 'relay listening');
+      return relay;
+    } catch (err) {
+      hub?.close();
+      await database.close();
+      throw err;
+    }
+  }
+
+  get port(): number {
+    return (this.app.server.address() as AddressInfo).port;
+  }
+
+  /** Base URL; gateways use it for pairing and the tunnel. */
+  get url(): string {
+    const host = this.options.host === '0.0.0.0' || this.options.host === '::' ? 'localhost' : this.options.host;
+    return `https://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  /** Idempotent. */
+  async close(): Promise<void> {
+    if (this.state !== 'listening') return;
+    this.state = 'closing';
+    this.hub.close();
+    await this.app.close();
+    await this.database.close();
+    this.state = 'closed';
+  }
+}
