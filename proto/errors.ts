@@ -61,6 +61,13 @@ export class PcgError extends Error {
     this.detail = detail;
   }
 
+  /** Rebuilds an error received from the peer (reject message, error frame) with its message as sent. */
+  static fromRemote(code: ErrorCode, message: string): PcgError {
+    const error = new PcgError(code);
+    error.message = message;
+    return error;
+  }
+
   get httpStatus(): number {
     return ERROR_CATALOGUE[this.code].http;
   }
@@ -81,4 +88,12 @@ export function codeForClose(close: number): ErrorCode | undefined {
     if (spec.close === close) return code as ErrorCode;
   }
   return undefined;
+}
+
+/** PCG_ERR_RELAY_BUSY with the relay's retry-after hint (admission control). */
+export class RelayBusyError extends PcgError {
+  constructor(readonly retryAfterMs: number, message: string) {
+    super('PCG_ERR_RELAY_BUSY');
+    this.message = message;
+  }
 }

@@ -3,7 +3,7 @@
  * the second line of defence behind the Secret wrapper.
  */
 export const REDACT_PATHS: readonly string[] = Object.freeze([
-  'code', 'pairingCode', 'pairing_code', 'code_secret', 'secret', 'apiKey', 'api_key', 'password', 'privateKey', 'key',
+  'pairingCode', 'pairing_code', 'code_secret', 'secret', 'apiKey', 'api_key', 'password', 'privateKey', 'key',
   'authorization', 'headers.authorization', 'req.headers.authorization', 'req.headers.cookie',
   '*.code_secret', '*.pairingCode', '*.apiKey', '*.password', '*.privateKey', '*.secret',
 ]);

@@ -1,0 +1,159 @@
+import { X509Certificate } from 'node:crypto';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import type { Clock } from '../../proto/clock.js';
+import { buildCsr } from '../../proto/csr.js';
+import { codeForClose, PcgError, type ErrorCode } from '../../proto/errors.js';
+import { decodeFrame, encodeFrame } from '../../proto/frame-codec.js';
+import type { FrameOpener, FrameSealer } from '../../proto/frame-sealer.js';
+import type { KeyPair } from '../../proto/keys.js';
+import { RELAY_FRAME_TYPES, type Frame, type WelcomeFrame } from '../../proto/schemas/index.js';
+import type { QueuedMessage } from './message-queue.js';
+
+/** What a session reports to its owner: a narrow port, faked in unit tests. */
+export interface SessionEvents {
+  heartbeatAcked(at: number): void;
+  certificateRenewed(certPem: string, expiresAt: number): Promise<void>;
+}
+
+export interface SessionEnd {
+  readonly closeCode: number;
+  /** Our error code for the close, when it is one. */
+  readonly code: ErrorCode | undefined;
+  readonly reason: string;
+}
+
+export interface GatewaySessionOptions {
+  readonly version: string;
+  readonly startedAt: number;
+  readonly signKey: KeyPair;
+  /** The certificate in use, to decide when to renew (2/3 of its life). */
+  readonly clientCertPem: string;
+}
+
+/**
+ * One live tunnel on the gateway side: heartbeats at the relay's pace, echo replies, certificate
+ * renewal at 2/3 of its life. Resolves `ended` when the socket closes; a silent relay (three
+ * heartbeats without a frame) is cut so the owner reconnects.
+ */
+export class GatewaySession {
+  readonly ended: Promise<SessionEnd>;
+  #seq = 0;
+  #lastFrameAt: number;
+  #timer: NodeJS.Timeout | undefined;
+  #renewing = false;
+  #certNotBefore: number;
+  #certNotAfter: number;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly sealer: FrameSealer,
+    private readonly opener: FrameOpener,
+    readonly welcome: WelcomeFrame,
+    pending: QueuedMessage[],
+    private readonly options: GatewaySessionOptions,
+    private readonly events: SessionEvents,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.#lastFrameAt = clock.now();
+    const cert = new X509Certificate(options.clientCertPem);
+    this.#certNotBefore = Date.parse(cert.validFrom);
+    this.#certNotAfter = Date.parse(cert.validTo);
+    this.ended = new Promise((resolve) => {
+      ws.once('close', (closeCode: number, reason: Buffer) => {
+        clearInterval(this.#timer);
+        resolve({ closeCode, code: codeForClose(closeCode), reason: reason.toString() });
+      });
+    });
+    ws.on('message', (data, isBinary) => this.#onMessage({ data: data as Buffer, isBinary }));
+    for (const message of pending) this.#onMessage(message);
+    this.#timer = setInterval(() => this.#tick(), welcome.heartbeat_s * 1000);
+    this.#tick();
+  }
+
+  get certExpiresAt(): number {
+    return this.#certNotAfter;
+  }
+
+  send(frame: Frame): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(this.sealer.seal(encodeFrame(frame)));
+  }
+
+  close(code: ErrorCode | 'normal'): void {
+    clearInterval(this.#timer);
+    if (code === 'normal') this.ws.close(1000, 'bye');
+    else this.ws.close(new PcgError(code).closeCode, code);
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  #tick(): void {
+    const now = this.clock.now();
+    if (now - this.#lastFrameAt > 3 * this.welcome.heartbeat_s * 1000) {
+      this.log.warn({ silentMs: now - this.#lastFrameAt }, 'relay silent for three heartbeats; reconnecting');
+      this.ws.terminate();
+      return;
+    }
+    this.send({
+      type: 'heartbeat', seq: this.#seq++, time: now,
+      status: { version: this.options.version, uptime_s: Math.round((now - this.options.startedAt) / 1000), cert_expires_at: this.#certNotAfter },
+    });
+    const renewAt = this.#certNotBefore + ((this.#certNotAfter - this.#certNotBefore) * 2) / 3;
+    if (now >= renewAt && !this.#renewing) {
+      this.#renewing = true;
+      this.send({ type: 'cert.renew', csr: buildCsr('pcg-gateway', this.options.signKey.privateKey, this.options.signKey.publicKey) });
+    }
+  }
+
+  #onMessage(message: QueuedMessage): void {
+    let frame: Frame;
+    try {
+      if (!message.isBinary) throw new PcgError('PCG_ERR_FRAME_AUTH', 'unsealed text message after the handshake');
+      const plain = this.opener.open(message.data);
+      this.#lastFrameAt = this.clock.now();
+      frame = decodeFrame(plain, RELAY_FRAME_TYPES);
+    } catch (err) {
+      const error = err instanceof PcgError ? err : new PcgError('PCG_ERR_INTERNAL', 'frame handling failed', { cause: err });
+      if (error.code === 'PCG_ERR_FRAME_AUTH') {
+        this.log.warn({ code: error.code, detail: error.detail }, 'closing tunnel: frame from relay failed authentication');
+        this.close('PCG_ERR_FRAME_AUTH');
+      } else {
+        this.send({ type: 'error', code: error.code, message: error.message.slice(0, 2048) });
+      }
+      return;
+    }
+    this.#dispatch(frame);
+  }
+
+  #dispatch(frame: Frame): void {
+    switch (frame.type) {
+      case 'heartbeat.ack':
+        this.events.heartbeatAcked(this.clock.now());
+        return;
+      case 'echo':
+        this.send({ type: 'echo.reply', id: frame.id, data: frame.data });
+        return;
+      case 'cert.renewed': {
+        const cert = new X509Certificate(frame.cert);
+        this.events.certificateRenewed(frame.cert, frame.cert_expires_at)
+          .then(() => {
+            this.#certNotBefore = Date.parse(cert.validFrom);
+            this.#certNotAfter = Date.parse(cert.validTo);
+            this.log.info({ notAfter: cert.validTo }, 'client certificate renewed');
+          })
+          .catch((err: unknown) => this.log.error({ err }, 'could not store the renewed certificate'))
+          .finally(() => {
+            this.#renewing = false;
+          });
+        return;
+      }
+      case 'error':
+        this.log.warn({ code: frame.code, detail: frame.message }, 'relay reported an error');
+        if (frame.code === 'PCG_ERR_CERT_RENEW') this.#renewing = false;
+        return;
+      default:
+        this.send({ type: 'error', code: 'PCG_ERR_FRAME_INVALID', message: `frame type ${frame.type} is not accepted from a relay`, ref: frame.type });
+    }
+  }
+}
