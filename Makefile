@@ -1,0 +1,40 @@
+# PCG — every target installs what it needs (idempotent; apt-get as root).
+SHELL := /bin/bash
+NODE_STAMP := node_modules/.install-stamp
+DEB_STAMP := .tmp/deb-stamp
+DEB_PACKAGES := postgresql
+
+.PHONY: deps build test demo bench lint clean
+
+deps: $(NODE_STAMP) $(DEB_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(DEB_STAMP):
+	@mkdir -p .tmp
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (run make deps as root)"; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+build: $(NODE_STAMP)
+	npx tsc -p tsconfig.json
+
+lint: build
+	npx eslint .
+
+test: deps build
+	node test/support/run-tests.mjs
+
+demo: deps build
+	node dist/test/demo/demo.js
+
+bench: deps build
+	@for f in dist/test/bench/*.bench.js; do echo "== $$f"; node --expose-gc $$f || exit 1; done
+
+clean:
+	rm -rf dist .tmp
