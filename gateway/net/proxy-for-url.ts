@@ -19,7 +19,9 @@ export function proxyForUrl(target: URL, env: ProxyEnv): string | undefined {
     const entry = raw.trim().toLowerCase();
     if (!entry) continue;
     if (entry === '*') return undefined;
-    const [entryHost = '', entryPort] = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(entry)?.slice(1) ?? [];
+    // A bare IPv6 address has several colons and no port; `[v6]:port` and `host:port` do.
+    const bareV6 = !entry.startsWith('[') && entry.split(':').length > 2;
+    const [entryHost = '', entryPort] = bareV6 ? [entry] : /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(entry)?.slice(1) ?? [];
     if (entryPort && entryPort !== port) continue;
     const bare = entryHost.replace(/^\*?\./, '');
     if (host === bare || host.endsWith(`.${bare}`)) return undefined;
