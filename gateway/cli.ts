@@ -36,7 +36,7 @@ function configFrom(args: string[], config: string | undefined): GatewayConfig {
 async function pair(args: string[]): Promise<void> {
   const flags = parseFlags(args, { ...CONFIG_FLAGS, code: { type: 'string' } });
   const config = configFrom(args, flags.config);
-  const log = createGatewayLogger(config.logLevel);
+  const log = createGatewayLogger(config.logLevel, 'stderr');
   const code = new Secret(requireFlag(flags.code ?? process.env.PCG_PAIRING_CODE, 'code'));
   const record = await pairGateway({
     stateDir: config.stateDir, relayUrl: requireFlag(config.relay.url, 'relay'), code, caPin: config.relay.caPin, caFile: config.relay.caFile,

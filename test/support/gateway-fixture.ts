@@ -14,7 +14,8 @@ export async function createGateway(api: ApiClient, name: string): Promise<NewGa
 export const FAST_BACKOFF = ['--backoff-initial', '200ms', '--backoff-max', '1s'];
 
 export function pairCli(relay: RelayProcess, stateDir: string, code: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
-  return runCli(GATEWAY_CLI, ['pair', '--state-dir', stateDir, '--relay', relay.url, '--code', code, '--ca-pin', relay.caPin, ...extra], env);
+  const pin = extra.includes('--ca-pin') ? [] : ['--ca-pin', relay.caPin];
+  return runCli(GATEWAY_CLI, ['pair', '--state-dir', stateDir, '--relay', relay.url, '--code', code, ...pin, ...extra], env);
 }
 
 export function runGateway(stateDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Child {
