@@ -23,7 +23,7 @@ function parse<T extends TSchema>(name: keyof typeof checkers, raw: string): Sta
     const first = check.Errors(value).First();
     throw new PcgError('PCG_ERR_FRAME_INVALID', `${name} message: ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}`);
   }
-  return value as Static<T>;
+  return value;
 }
 
 /** The gateway's first message: `hello` (session) or `pair`. */

@@ -49,11 +49,12 @@ export function loadGatewayConfig(args: string[], env: NodeJS.ProcessEnv, config
     throw new PcgError('PCG_ERR_CONFIG_INVALID', (err as Error).message.split('\n')[0]!.replace(/: value was .*$/, ''));
   }
   const get = <K extends Parameters<typeof config.get>[0]>(key: K) => config.get(key);
+  const ms = (key: 'backoff.initial' | 'backoff.max' | 'connectTimeout'): number => parseDuration(String(get(key)), key);
   return Object.freeze({
     stateDir: get('stateDir'),
     relay: Object.freeze({ url: get('relay.url'), caPin: get('relay.caPin') || null, caFile: get('relay.caFile') || null }),
-    backoff: Object.freeze({ initialMs: parseDuration(get('backoff.initial') as string, 'backoff.initial'), maxMs: parseDuration(get('backoff.max') as string, 'backoff.max') }),
-    connectTimeoutMs: parseDuration(get('connectTimeout') as string, 'connectTimeout'),
+    backoff: Object.freeze({ initialMs: ms('backoff.initial'), maxMs: ms('backoff.max') }),
+    connectTimeoutMs: ms('connectTimeout'),
     logLevel: get('logLevel'),
   });
 }

@@ -5,10 +5,11 @@ import { PcgError } from '../../proto/errors.js';
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | PcgError, request, reply) => {
     let error: PcgError;
+    const status = err instanceof PcgError ? undefined : err.statusCode;
     if (err instanceof PcgError) error = err;
-    else if ((err as FastifyError).validation) error = new PcgError('PCG_ERR_BAD_REQUEST', `${(err as FastifyError).validationContext ?? 'body'}${err.message.replace(/^(body|querystring|params|headers)/, '')}`);
-    else if ((err as FastifyError).statusCode === 413) error = new PcgError('PCG_ERR_BAD_REQUEST', 'request body too large');
-    else if ((err as FastifyError).statusCode && (err as FastifyError).statusCode! < 500) error = new PcgError('PCG_ERR_BAD_REQUEST', err.message);
+    else if (err.validation) error = new PcgError('PCG_ERR_BAD_REQUEST', `${err.validationContext ?? 'body'}${err.message.replace(/^(body|querystring|params|headers)/, '')}`);
+    else if (status === 413) error = new PcgError('PCG_ERR_BAD_REQUEST', 'request body too large');
+    else if (status !== undefined && status < 500) error = new PcgError('PCG_ERR_BAD_REQUEST', err.message);
     else {
       request.log.error({ err }, 'request failed');
       error = new PcgError('PCG_ERR_INTERNAL', `request ${request.id} failed`);
