@@ -27,7 +27,7 @@ build: $(NODE_STAMP)
 lint: build
 	npx eslint .
 
-test: deps build
+test: deps build lint
 	node test/support/run-tests.mjs
 
 demo: deps build
