@@ -42,8 +42,27 @@ export function toDer(node: Asn1): Buffer {
   return Buffer.from(asn1.toDer(node).getBytes(), 'binary');
 }
 
+/**
+ * Parses DER. BIT STRINGs stay opaque: forge otherwise tries to read their bytes as nested ASN.1,
+ * which random key or signature bytes sometimes satisfy, and the tree no longer holds the bytes.
+ */
 export function fromDer(der: Buffer): Asn1 {
-  return asn1.fromDer(der.toString('binary'));
+  return asn1.fromDer(der.toString('binary'), { decodeBitStrings: false } as unknown as boolean);
+}
+
+/** The exact bytes of the `index`-th element inside the SEQUENCE at the start of `der`. */
+export function sequenceElement(der: Buffer, index: number): Buffer {
+  const header = (at: number): { start: number; end: number } => {
+    const first = der[at + 1]!;
+    const lengthBytes = first & 0x80 ? first & 0x7f : 0;
+    let length = lengthBytes ? 0 : first;
+    for (let i = 0; i < lengthBytes; i++) length = length * 256 + der[at + 2 + i]!;
+    const start = at + 2 + lengthBytes;
+    return { start, end: start + length };
+  };
+  let at = header(0).start;
+  for (let i = 0; i < index; i++) at = header(at).end;
+  return der.subarray(at, header(at).end);
 }
 
 /** Name with a common name and, optionally, an organization. */

@@ -59,7 +59,8 @@ export class Relay {
       });
       const tunnelHub = hub;
       app.server.on('upgrade', (req, socket, head) => tunnelHub.handleUpgrade(req, socket, head));
-      await app.listen({ host: options.host, port: options.port });
+      // A deep backlog: after a relay restart thousands of gateways connect within seconds.
+      await app.listen({ host: options.host, port: options.port, backlog: 4096 });
       const relay = new Relay(options, log, database, pki, tenancy, gateways, hub, app);
       log.info({ url: relay.url, caPin: pki.caPin, store: database.dialect }, 'relay listening');
       return relay;

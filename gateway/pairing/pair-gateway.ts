@@ -8,7 +8,7 @@ import { Secret } from '../../proto/secret.js';
 import { IdentityStore, type IdentityRecord } from '../identity/identity-store.js';
 import type { ProxyEnv } from '../net/proxy-for-url.js';
 import { pairOverTunnel } from '../tunnel/gateway-handshake.js';
-import { connectToRelay } from '../tunnel/relay-connector.js';
+import { connectToRelay, relayTlsContext } from '../tunnel/relay-connector.js';
 
 export interface PairOptions {
   readonly stateDir: string;
@@ -34,7 +34,7 @@ export async function pairGateway(options: PairOptions): Promise<IdentityRecord>
   const keys = IdentityStore.newKeys();
   const csr = buildCsr('pcg-gateway', keys.signKey.privateKey, keys.signKey.publicKey);
   const connection = await connectToRelay({
-    relayUrl: options.relayUrl, caPin: options.caPin, extraCaPem: extraCa, proxy: options.proxy, timeoutMs: options.timeoutMs,
+    relayUrl: options.relayUrl, caPin: options.caPin, secureContext: relayTlsContext({ caPin: options.caPin, extraCaPem: extraCa }), proxy: options.proxy, timeoutMs: options.timeoutMs,
     maxFrameBytes: 1_048_576, clock: options.clock,
   });
   try {

@@ -1,4 +1,4 @@
-import { rootCertificates, type TLSSocket } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
 import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -9,14 +9,31 @@ import { proxyForUrl, type ProxyEnv } from '../net/proxy-for-url.js';
 import { MessageQueue } from './message-queue.js';
 import { verifyPinnedChain } from './verify-pinned-chain.js';
 
-export interface ConnectOptions {
-  /** `https://host:port` of the relay. */
-  readonly relayUrl: string;
+export interface TlsTrust {
   /** When set, the chain must contain this CA (see verify-pinned-chain.ts); else system CAs + extraCaPem. */
   readonly caPin: string | null;
   /** Extra trust anchors: an inspecting proxy's CA bundle, or the relay CA. */
   readonly extraCaPem: readonly string[];
   readonly clientCert?: { readonly certPem: string; readonly key: KeyObject } | undefined;
+}
+
+/**
+ * Builds the TLS context once per identity, not per connection: parsing the ~150 system roots
+ * costs ~20 ms, ten times a whole loopback handshake. With a pin, system roots play no part.
+ */
+export function relayTlsContext(trust: TlsTrust): SecureContext {
+  return createSecureContext({
+    ...(trust.caPin === null ? { ca: [...rootCertificates, ...trust.extraCaPem] } : {}),
+    ...(trust.clientCert ? { cert: trust.clientCert.certPem, key: trust.clientCert.key.export({ type: 'pkcs8', format: 'pem' }) } : {}),
+  });
+}
+
+export interface ConnectOptions {
+  /** `https://host:port` of the relay. */
+  readonly relayUrl: string;
+  readonly caPin: string | null;
+  /** From relayTlsContext(), with the same caPin. */
+  readonly secureContext: SecureContext;
   readonly proxy: ProxyEnv;
   readonly timeoutMs: number;
   readonly maxFrameBytes: number;
@@ -48,15 +65,17 @@ export function connectToRelay(options: ConnectOptions): Promise<RelayConnection
   const url = tunnelUrl(options.relayUrl);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const proxy = proxyForUrl(url, options.proxy);
-  const ws = new WebSocket(url, {
-    ca: [...rootCertificates, ...options.extraCaPem],
+  // ws hands every option to tls.connect (directly or through the proxy agent); its types
+  // just do not list secureContext.
+  const wsOptions: WebSocket.ClientOptions & { secureContext: SecureContext } = {
+    secureContext: options.secureContext,
     rejectUnauthorized: options.caPin === null,
-    ...(options.clientCert ? { cert: options.clientCert.certPem, key: options.clientCert.key.export({ type: 'pkcs8', format: 'pem' }) } : {}),
     ...(proxy ? { agent: new HttpsProxyAgent(proxy) } : {}),
     handshakeTimeout: options.timeoutMs,
     maxPayload: options.maxFrameBytes,
     perMessageDeflate: false,
-  });
+  };
+  const ws = new WebSocket(url, wsOptions);
   const queue = new MessageQueue(ws);
   return new Promise<RelayConnection>((resolve, reject) => {
     let socket: TLSSocket | undefined;

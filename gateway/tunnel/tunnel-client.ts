@@ -1,3 +1,4 @@
+import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { spkiPin } from '../../proto/ca-pin.js';
 import type { Clock } from '../../proto/clock.js';
@@ -8,7 +9,7 @@ import type { StatusRecord, TunnelState } from '../status/status-file.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { openSession } from './gateway-handshake.js';
 import { GatewaySession } from './gateway-session.js';
-import { connectToRelay } from './relay-connector.js';
+import { connectToRelay, relayTlsContext } from './relay-connector.js';
 
 export interface TunnelClientOptions {
   readonly backoff: BackoffOptions;
@@ -48,6 +49,8 @@ export class TunnelClient {
   #lastError: ErrorCode | null = null;
   #sleep: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   #terminalError: PcgError | undefined;
+  /** TLS context for the current certificate; rebuilt after a renewal. */
+  #tls: SecureContext | undefined;
   readonly #backoff: Backoff;
   readonly #startedAt: number;
   /** Settles when the loop has ended: on stop() or on a terminal error. */
@@ -148,11 +151,12 @@ export class TunnelClient {
 
   async #connectOnce(): Promise<{ closeCode: number; code: ErrorCode | undefined; reason: string }> {
     const identity = this.#identity;
+    const caPin = identity.caPin ?? spkiPin(identity.relayCaPem);
+    this.#tls ??= relayTlsContext({ caPin, extraCaPem: [identity.relayCaPem, ...this.options.extraCaPem], clientCert: { certPem: identity.clientCertPem, key: identity.signKey.privateKey } });
     const connection = await connectToRelay({
       relayUrl: identity.relayUrl,
-      caPin: identity.caPin ?? spkiPin(identity.relayCaPem),
-      extraCaPem: [identity.relayCaPem, ...this.options.extraCaPem],
-      clientCert: { certPem: identity.clientCertPem, key: identity.signKey.privateKey },
+      caPin,
+      secureContext: this.#tls,
       proxy: this.options.proxy,
       timeoutMs: this.options.connectTimeoutMs,
       maxFrameBytes: 1_048_576,
@@ -180,6 +184,7 @@ export class TunnelClient {
       certificateRenewed: async (pem) => {
         await this.ports.saveClientCertificate(pem);
         this.#identity = { ...this.#identity, clientCertPem: pem };
+        this.#tls = undefined;
       },
     }, this.ports.clock, this.ports.log);
     this.#session = session;

@@ -24,7 +24,7 @@ export interface ApiServerOptions {
 /** What the relay needs of the API server: its listener and its lifecycle. */
 export interface ApiServer {
   readonly server: Server;
-  listen(options: { host: string; port: number }): Promise<string>;
+  listen(options: { host: string; port: number; backlog?: number }): Promise<string>;
   close(): Promise<undefined>;
 }
 

@@ -4,7 +4,7 @@ import { decodeFrame, encodeFrame } from '../../proto/frame-codec.js';
 import type { Frame } from '../../proto/schemas/frames.js';
 import { IdentityStore } from '../../gateway/identity/identity-store.js';
 import { openSession, type EstablishedSession } from '../../gateway/tunnel/gateway-handshake.js';
-import { connectToRelay, type RelayConnection } from '../../gateway/tunnel/relay-connector.js';
+import { connectToRelay, relayTlsContext, type RelayConnection } from '../../gateway/tunnel/relay-connector.js';
 import { waitFor } from './wait-for.js';
 
 /**
@@ -23,8 +23,8 @@ export class RawSession {
   static async open(stateDir: string): Promise<RawSession> {
     const identity = await new IdentityStore(stateDir).load();
     const connection = await connectToRelay({
-      relayUrl: identity.relayUrl, caPin: identity.caPin ?? spkiPin(identity.relayCaPem), extraCaPem: [identity.relayCaPem],
-      clientCert: { certPem: identity.clientCertPem, key: identity.signKey.privateKey }, proxy: {}, timeoutMs: 10_000, maxFrameBytes: 1 << 20, clock: systemClock,
+      relayUrl: identity.relayUrl, caPin: identity.caPin ?? spkiPin(identity.relayCaPem), proxy: {}, timeoutMs: 10_000, maxFrameBytes: 1 << 20, clock: systemClock,
+      secureContext: relayTlsContext({ caPin: identity.caPin ?? spkiPin(identity.relayCaPem), extraCaPem: [], clientCert: { certPem: identity.clientCertPem, key: identity.signKey.privateKey } }),
     });
     return new RawSession(connection, await openSession(connection, identity, 10_000));
   }
