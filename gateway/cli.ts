@@ -7,7 +7,7 @@ import { loadGatewayConfig, type GatewayConfig } from './config/gateway-config.j
 import { IdentityStore } from './identity/identity-store.js';
 import { createGatewayLogger } from './logger.js';
 import { proxyEnvFrom } from './net/proxy-for-url.js';
-import { pairGateway, readCaFile } from './pairing/pair-gateway.js';
+import { pairGateway } from './pairing/pair-gateway.js';
 import { formatStatus, gatewayStatus } from './status/gateway-status.js';
 import { writeStatus } from './status/status-file.js';
 import { AGENT } from './tunnel/gateway-handshake.js';
@@ -16,7 +16,7 @@ import { TunnelClient } from './tunnel/tunnel-client.js';
 const USAGE = `pcg-gateway — the on-prem side of the PCG tunnel
 
   pcg-gateway pair   --state-dir DIR --relay URL --code CODE [--ca-pin PIN] [--ca-file FILE]
-  pcg-gateway run    --state-dir DIR [--ca-file FILE] [--backoff-initial 500ms] [--backoff-max 30s]
+  pcg-gateway run    --state-dir DIR [--backoff-initial 500ms] [--backoff-max 30s]
   pcg-gateway status --state-dir DIR [--json]
 
 Every command also takes --config FILE (JSON), --log-level LEVEL and --connect-timeout 15s.
@@ -51,11 +51,10 @@ async function run(args: string[]): Promise<void> {
   const log = createGatewayLogger(config.logLevel);
   const store = new IdentityStore(config.stateDir);
   const identity = await store.load();
-  const extraCa = config.relay.caFile ? [await readCaFile(config.relay.caFile)] : [];
   let writing = Promise.resolve();
-  const client = TunnelClient.start(identity, {
+  const client = TunnelClient.prepare(identity, {
     backoff: { initialMs: config.backoff.initialMs, maxMs: config.backoff.maxMs, floorMs: 100 },
-    connectTimeoutMs: config.connectTimeoutMs, extraCaPem: extraCa, proxy: proxyEnvFrom(process.env), version: AGENT,
+    connectTimeoutMs: config.connectTimeoutMs, proxy: proxyEnvFrom(process.env), version: AGENT,
   }, {
     clock: systemClock,
     log,
@@ -64,7 +63,7 @@ async function run(args: string[]): Promise<void> {
       writing = writing.then(() => writeStatus(config.stateDir, status)).catch((err: unknown) => log.warn({ err }, 'cannot write status.json'));
     },
     saveClientCertificate: (pem) => store.saveClientCertificate(pem),
-  });
+  }).start();
   log.info({ gatewayId: identity.gatewayId, relay: identity.relayUrl }, 'gateway starting');
   const stop = (): void => {
     client.stop().then(() => writing).then(() => process.exit(0), exitWithError);

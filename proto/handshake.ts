@@ -69,15 +69,17 @@ export function signTranscript(who: Signer, transcript: Uint8Array, key: KeyObje
   return sign(null, Buffer.concat([who === 'relay' ? RELAY_CONTEXT : GATEWAY_CONTEXT, transcript]), key);
 }
 
-export function verifyTranscript(who: Signer, transcript: Uint8Array, signature: Uint8Array, publicRaw: Uint8Array): boolean {
-  if (signature.length !== 64 || publicRaw.length !== 32) return false;
+/** `publicKey` as raw bytes, or as a KeyObject made once by a caller that verifies often. */
+export function verifyTranscript(who: Signer, transcript: Uint8Array, signature: Uint8Array, publicKey: Uint8Array | KeyObject): boolean {
+  const raw = publicKey instanceof Uint8Array;
+  if (signature.length !== 64 || (raw && publicKey.length !== 32)) return false;
   const context = who === 'relay' ? RELAY_CONTEXT : GATEWAY_CONTEXT;
-  return verify(null, Buffer.concat([context, transcript]), publicKeyFromRaw('Ed25519', publicRaw), signature);
+  return verify(null, Buffer.concat([context, transcript]), raw ? publicKeyFromRaw('Ed25519', publicKey) : publicKey, signature);
 }
 
 /** Throws PCG_ERR_HANDSHAKE when the signature does not verify. */
-export function assertTranscriptSignature(who: Signer, transcript: Uint8Array, signature: Uint8Array, publicRaw: Uint8Array): void {
-  if (!verifyTranscript(who, transcript, signature, publicRaw)) {
+export function assertTranscriptSignature(who: Signer, transcript: Uint8Array, signature: Uint8Array, publicKey: Uint8Array | KeyObject): void {
+  if (!verifyTranscript(who, transcript, signature, publicKey)) {
     throw new PcgError('PCG_ERR_HANDSHAKE', `the ${who} signature over the handshake transcript does not verify`);
   }
 }

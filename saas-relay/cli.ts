@@ -15,7 +15,7 @@ const USAGE = `pcg-relay — the SaaS side of the PCG tunnel
   pcg-relay serve --data-dir DIR [--listen HOST:PORT] [--database-url URL]
                   [--tls-cert FILE --tls-key FILE] [--tls-host NAME]...
                   [--pairing-code-ttl 15m] [--heartbeat 15s] [--cert-lifetime 24h]
-                  [--max-handshakes 256] [--busy-retry-after 1s] [--max-frame-bytes 1048576]
+                  [--max-handshakes 1024] [--busy-retry-after 1s] [--max-frame-bytes 1048576]
   pcg-relay admin create-tenant --data-dir DIR --name NAME [--database-url URL]
 `;
 

@@ -23,7 +23,7 @@ export interface RelayOptions {
   heartbeatSeconds?: number;
   /** Lifetime of gateway client certificates; gateways renew at 2/3. @default 86_400_000 (24 h) */
   clientCertLifetimeMs?: number;
-  /** @default 256 */
+  /** In-flight handshakes above which new connections get PCG_ERR_RELAY_BUSY. @default 1024 */
   maxConcurrentHandshakes?: number;
   /** @default 1000 */
   busyRetryAfterMs?: number;
@@ -70,7 +70,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     pairingCodeTtlMs: options.pairingCodeTtlMs ?? 900_000,
     heartbeatSeconds: options.heartbeatSeconds ?? 15,
     clientCertLifetimeMs: options.clientCertLifetimeMs ?? 86_400_000,
-    maxConcurrentHandshakes: options.maxConcurrentHandshakes ?? 256,
+    maxConcurrentHandshakes: options.maxConcurrentHandshakes ?? 1024,
     busyRetryAfterMs: options.busyRetryAfterMs ?? 1000,
     maxFrameBytes: options.maxFrameBytes ?? 1_048_576,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,

@@ -8,7 +8,7 @@ import { Secret } from '../../proto/secret.js';
 import { IdentityStore, type IdentityRecord } from '../identity/identity-store.js';
 import type { ProxyEnv } from '../net/proxy-for-url.js';
 import { pairOverTunnel } from '../tunnel/gateway-handshake.js';
-import { connectToRelay, relayTlsContext } from '../tunnel/relay-connector.js';
+import { connectToRelay, relayTlsContext, type RelayTrust } from '../tunnel/relay-connector.js';
 
 export interface PairOptions {
   readonly stateDir: string;
@@ -33,8 +33,9 @@ export async function pairGateway(options: PairOptions): Promise<IdentityRecord>
   const extraCa = options.caFile ? [await readCaFile(options.caFile)] : [];
   const keys = IdentityStore.newKeys();
   const csr = buildCsr('pcg-gateway', keys.signKey.privateKey, keys.signKey.publicKey);
+  const trust: RelayTrust = options.caPin ? { kind: 'pin', caPin: options.caPin } : { kind: 'system', extraCaPem: extraCa };
   const connection = await connectToRelay({
-    relayUrl: options.relayUrl, caPin: options.caPin, secureContext: relayTlsContext({ caPin: options.caPin, extraCaPem: extraCa }), proxy: options.proxy, timeoutMs: options.timeoutMs,
+    relayUrl: options.relayUrl, trust, secureContext: relayTlsContext(trust), proxy: options.proxy, timeoutMs: options.timeoutMs,
     maxFrameBytes: 1_048_576, clock: options.clock,
   });
   try {

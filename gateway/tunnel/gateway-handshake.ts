@@ -1,5 +1,5 @@
 /** The gateway's side of pairing and of the session handshake (exchange in proto/handshake.ts). */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type WebSocket from 'ws';
 import { PcgError, RelayBusyError, isErrorCode } from '../../proto/errors.js';
@@ -7,7 +7,7 @@ import { decodeFrame } from '../../proto/frame-codec.js';
 import { FrameOpener, FrameSealer } from '../../proto/frame-sealer.js';
 import { parseRelayReply } from '../../proto/handshake-codec.js';
 import { assertTranscriptSignature, deriveSessionKeys, signTranscript, tlsExporter, transcriptHash } from '../../proto/handshake.js';
-import { generateKeyPair, type KeyPair } from '../../proto/keys.js';
+import { generateKeyPair, publicKeyFromRaw, type KeyPair } from '../../proto/keys.js';
 import type { PairingCode } from '../../proto/pairing-code.js';
 import type { ChallengeMessage, PairedFrame, RejectMessage, WelcomeFrame } from '../../proto/schemas/index.js';
 import { SUPPORTED_PROTOCOLS } from '../../proto/version.js';
@@ -53,14 +53,14 @@ interface Exchange {
   readonly eph: KeyPair;
   readonly nonce: Buffer;
   /** The relay key to expect; undefined at first contact, where TLS and the CA pin vouch for it. */
-  readonly pinnedRelayPub: Buffer | undefined;
+  readonly pinnedRelay: PinnedRelayKey | undefined;
 }
 
 async function completeExchange(ws: WebSocket, socket: TLSSocket, queue: MessageQueue, ex: Exchange, timeoutMs: number): Promise<SealedChannel & { relayPub: Buffer }> {
   const challenge = await readChallenge(queue, timeoutMs);
   if (!SUPPORTED_PROTOCOLS.includes(challenge.proto)) throw new PcgError('PCG_ERR_PROTO_VERSION', `the relay chose protocol ${challenge.proto}`);
   const relayPub = Buffer.from(challenge.relay_pub, 'base64');
-  if (ex.pinnedRelayPub && !relayPub.equals(ex.pinnedRelayPub)) {
+  if (ex.pinnedRelay && !relayPub.equals(ex.pinnedRelay.raw)) {
     throw new PcgError('PCG_ERR_HANDSHAKE', 'the relay signing key differs from the one pinned at pairing');
   }
   const transcript = transcriptHash({
@@ -69,7 +69,7 @@ async function completeExchange(ws: WebSocket, socket: TLSSocket, queue: Message
     relaySignPub: relayPub, binding: challenge.binding, exporter: challenge.binding === 'tls-exporter' ? tlsExporter(socket) : new Uint8Array(0),
     csrDigest: ex.csrPem ? createHash('sha256').update(ex.csrPem).digest() : new Uint8Array(0),
   });
-  assertTranscriptSignature('relay', transcript, Buffer.from(challenge.sig, 'base64'), relayPub);
+  assertTranscriptSignature('relay', transcript, Buffer.from(challenge.sig, 'base64'), ex.pinnedRelay?.key ?? relayPub);
   const keys = deriveSessionKeys(ex.eph.privateKey, Buffer.from(challenge.eph_pub, 'base64'), transcript);
   ws.send(JSON.stringify({ type: 'auth', sig: signTranscript('gateway', transcript, ex.signKey.privateKey).toString('base64') }));
   return { sealer: new FrameSealer(keys.gatewayToRelay), opener: new FrameOpener(keys.relayToGateway), relayPub };
@@ -90,7 +90,7 @@ export async function pairOverTunnel(
     type: 'pair', proto: [...SUPPORTED_PROTOCOLS], code_id: id, code_secret: secret, sign_pub: keys.signKey.publicRaw.toString('base64'),
     box_pub: keys.boxKey.publicRaw.toString('base64'), csr: csrPem, eph_pub: eph.publicRaw.toString('base64'), nonce: nonce.toString('base64'), agent: AGENT,
   }));
-  const channel = await completeExchange(ws, socket, queue, { mode: 'pair', subject: id, signKey: keys.signKey, csrPem, eph, nonce, pinnedRelayPub: undefined }, timeoutMs);
+  const channel = await completeExchange(ws, socket, queue, { mode: 'pair', subject: id, signKey: keys.signKey, csrPem, eph, nonce, pinnedRelay: undefined }, timeoutMs);
   const frame = await readFirstSealed(queue, channel.opener, timeoutMs);
   queue.detach();
   if (frame.type !== 'paired') throw new PcgError('PCG_ERR_HANDSHAKE', `expected a paired frame, got ${frame.type}`);
@@ -103,8 +103,19 @@ export interface EstablishedSession extends SealedChannel {
   readonly pending: QueuedMessage[];
 }
 
+/** The relay's Ed25519 key pinned at pairing, as bytes and as a KeyObject made once. */
+export interface PinnedRelayKey {
+  readonly raw: Buffer;
+  readonly key: KeyObject;
+}
+
+export function pinnedRelayKey(relaySignPub: string): PinnedRelayKey {
+  const raw = Buffer.from(relaySignPub, 'base64');
+  return { raw, key: publicKeyFromRaw('Ed25519', raw) };
+}
+
 export async function openSession(
-  { ws, socket, queue }: RelayConnection, identity: { gatewayId: string; signKey: KeyPair; relaySignPub: string }, timeoutMs: number,
+  { ws, socket, queue }: RelayConnection, identity: { gatewayId: string; signKey: KeyPair; relay: PinnedRelayKey }, timeoutMs: number,
 ): Promise<EstablishedSession> {
   const eph = generateKeyPair('X25519');
   const nonce = randomBytes(32);
@@ -112,7 +123,7 @@ export async function openSession(
     type: 'hello', proto: [...SUPPORTED_PROTOCOLS], gateway_id: identity.gatewayId, eph_pub: eph.publicRaw.toString('base64'), nonce: nonce.toString('base64'), agent: AGENT,
   }));
   const channel = await completeExchange(ws, socket, queue, {
-    mode: 'session', subject: identity.gatewayId, signKey: identity.signKey, csrPem: undefined, eph, nonce, pinnedRelayPub: Buffer.from(identity.relaySignPub, 'base64'),
+    mode: 'session', subject: identity.gatewayId, signKey: identity.signKey, csrPem: undefined, eph, nonce, pinnedRelay: identity.relay,
   }, timeoutMs);
   const frame = await readFirstSealed(queue, channel.opener, timeoutMs);
   if (frame.type !== 'welcome') throw new PcgError('PCG_ERR_HANDSHAKE', `expected welcome, got ${frame.type}`);

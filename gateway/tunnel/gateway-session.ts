@@ -27,8 +27,8 @@ export interface GatewaySessionOptions {
   readonly version: string;
   readonly startedAt: number;
   readonly signKey: KeyPair;
-  /** The certificate in use, to decide when to renew (2/3 of its life). */
-  readonly clientCertPem: string;
+  /** Validity of the certificate in use, to decide when to renew (2/3 of its life). */
+  readonly certWindow: { readonly notBefore: number; readonly notAfter: number };
 }
 
 /**
@@ -57,9 +57,8 @@ export class GatewaySession {
     private readonly log: Logger,
   ) {
     this.#lastFrameAt = clock.now();
-    const cert = new X509Certificate(options.clientCertPem);
-    this.#certNotBefore = Date.parse(cert.validFrom);
-    this.#certNotAfter = Date.parse(cert.validTo);
+    this.#certNotBefore = options.certWindow.notBefore;
+    this.#certNotAfter = options.certWindow.notAfter;
     this.ended = new Promise((resolve) => {
       ws.once('close', (closeCode: number, reason: Buffer) => {
         clearInterval(this.#timer);

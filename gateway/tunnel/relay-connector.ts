@@ -1,5 +1,4 @@
 import { createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
-import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import WebSocket from 'ws';
@@ -9,30 +8,38 @@ import { proxyForUrl, type ProxyEnv } from '../net/proxy-for-url.js';
 import { MessageQueue } from './message-queue.js';
 import { verifyPinnedChain } from './verify-pinned-chain.js';
 
-export interface TlsTrust {
-  /** When set, the chain must contain this CA (see verify-pinned-chain.ts); else system CAs + extraCaPem. */
-  readonly caPin: string | null;
-  /** Extra trust anchors: an inspecting proxy's CA bundle, or the relay CA. */
-  readonly extraCaPem: readonly string[];
-  readonly clientCert?: { readonly certPem: string; readonly key: KeyObject } | undefined;
+/**
+ * How the relay's certificate is trusted:
+ *  - `pin`: first contact with the portal's CA pin; the chain is checked by hand
+ *    (verify-pinned-chain.ts), which tells interception apart from other failures.
+ *  - `anchor`: after pairing; the relay CA received then is the only trust anchor and OpenSSL
+ *    verifies natively (cheap enough for reconnect storms). A failure means someone else answered.
+ *  - `system`: first contact without a pin; system CAs plus an extra bundle.
+ */
+export type RelayTrust =
+  | { readonly kind: 'pin'; readonly caPin: string }
+  | { readonly kind: 'anchor'; readonly caPem: string }
+  | { readonly kind: 'system'; readonly extraCaPem: readonly string[] };
+
+export interface ClientCertificate {
+  readonly certPem: string;
+  readonly keyPem: string;
 }
 
 /**
  * Builds the TLS context once per identity, not per connection: parsing the ~150 system roots
- * costs ~20 ms, ten times a whole loopback handshake. With a pin, system roots play no part.
+ * alone costs ~20 ms, ten times a whole loopback handshake.
  */
-export function relayTlsContext(trust: TlsTrust): SecureContext {
-  return createSecureContext({
-    ...(trust.caPin === null ? { ca: [...rootCertificates, ...trust.extraCaPem] } : {}),
-    ...(trust.clientCert ? { cert: trust.clientCert.certPem, key: trust.clientCert.key.export({ type: 'pkcs8', format: 'pem' }) } : {}),
-  });
+export function relayTlsContext(trust: RelayTrust, clientCert?: ClientCertificate): SecureContext {
+  const ca = trust.kind === 'anchor' ? [trust.caPem] : trust.kind === 'system' ? [...rootCertificates, ...trust.extraCaPem] : undefined;
+  return createSecureContext({ ...(ca ? { ca } : {}), ...(clientCert ? { cert: clientCert.certPem, key: clientCert.keyPem } : {}) });
 }
 
 export interface ConnectOptions {
   /** `https://host:port` of the relay. */
   readonly relayUrl: string;
-  readonly caPin: string | null;
-  /** From relayTlsContext(), with the same caPin. */
+  readonly trust: RelayTrust;
+  /** From relayTlsContext() with the same trust. */
   readonly secureContext: SecureContext;
   readonly proxy: ProxyEnv;
   readonly timeoutMs: number;
@@ -60,16 +67,25 @@ export function tunnelUrl(relayUrl: string): URL {
   return new URL('/v1/tunnel', `wss://${url.host}`);
 }
 
+function tlsFailure(trust: RelayTrust, host: string, err: NodeJS.ErrnoException): PcgError {
+  const code = err.code ?? err.message;
+  if (trust.kind === 'anchor') {
+    return new PcgError('PCG_ERR_TLS_INTERCEPTED', `the certificate presented for ${host} does not chain to the relay CA pinned at pairing (${code})`, { cause: err });
+  }
+  return new PcgError('PCG_ERR_TLS_UNTRUSTED', `TLS to ${host} failed: ${code}`, { cause: err });
+}
+
 /** Opens the websocket to the relay (through HTTPS_PROXY when it applies) and checks who answered. */
 export function connectToRelay(options: ConnectOptions): Promise<RelayConnection> {
   const url = tunnelUrl(options.relayUrl);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const proxy = proxyForUrl(url, options.proxy);
+  const { trust } = options;
   // ws hands every option to tls.connect (directly or through the proxy agent); its types
   // just do not list secureContext.
   const wsOptions: WebSocket.ClientOptions & { secureContext: SecureContext } = {
     secureContext: options.secureContext,
-    rejectUnauthorized: options.caPin === null,
+    rejectUnauthorized: trust.kind !== 'pin',
     ...(proxy ? { agent: new HttpsProxyAgent(proxy) } : {}),
     handshakeTimeout: options.timeoutMs,
     maxPayload: options.maxFrameBytes,
@@ -91,9 +107,9 @@ export function connectToRelay(options: ConnectOptions): Promise<RelayConnection
     };
     const checkPeer = (res: IncomingMessage): boolean => {
       socket = res.socket as TLSSocket;
-      if (options.caPin === null) return true;
+      if (trust.kind !== 'pin') return true;
       try {
-        verifyPinnedChain(socket, host, options.caPin, options.clock.now());
+        verifyPinnedChain(socket, host, trust.caPin, options.clock.now());
         return true;
       } catch (err) {
         fail(err as PcgError);
@@ -112,9 +128,8 @@ export function connectToRelay(options: ConnectOptions): Promise<RelayConnection
       resolve({ ws, socket: socket!, queue });
     });
     ws.once('error', (err: NodeJS.ErrnoException) => {
-      const code = err.code ?? '';
-      if (TLS_TRUST_ERRORS.test(code)) fail(new PcgError('PCG_ERR_TLS_UNTRUSTED', `TLS to ${url.host} failed: ${code}`, { cause: err }));
-      else fail(new PcgError('PCG_ERR_RELAY_UNREACHABLE', `cannot reach ${url.host}${proxy ? ` through proxy ${new URL(proxy).host}` : ''}: ${code || err.message}`, { cause: err }));
+      if (TLS_TRUST_ERRORS.test(err.code ?? '')) fail(tlsFailure(trust, url.host, err));
+      else fail(new PcgError('PCG_ERR_RELAY_UNREACHABLE', `cannot reach ${url.host}${proxy ? ` through proxy ${new URL(proxy).host}` : ''}: ${err.code ?? err.message}`, { cause: err }));
     });
     ws.once('close', () => fail(new PcgError('PCG_ERR_RELAY_UNREACHABLE', `${url.host} closed the connection before the websocket opened`)));
   });

@@ -1,21 +1,21 @@
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import { spkiPin } from '../../proto/ca-pin.js';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError, RelayBusyError, type ErrorCode } from '../../proto/errors.js';
 import type { GatewayIdentity } from '../identity/identity-store.js';
 import type { ProxyEnv } from '../net/proxy-for-url.js';
 import type { StatusRecord, TunnelState } from '../status/status-file.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { openSession } from './gateway-handshake.js';
+import { openSession, pinnedRelayKey, type PinnedRelayKey } from './gateway-handshake.js';
 import { GatewaySession } from './gateway-session.js';
-import { connectToRelay, relayTlsContext } from './relay-connector.js';
+import { connectToRelay, relayTlsContext, type RelayTrust } from './relay-connector.js';
+import { X509Certificate } from 'node:crypto';
+import { privateKeyToPem } from '../../proto/keys.js';
 
 export interface TunnelClientOptions {
   readonly backoff: BackoffOptions;
   /** Connect plus handshake deadline. @default 15_000 */
   readonly connectTimeoutMs: number;
-  readonly extraCaPem: readonly string[];
   readonly proxy: ProxyEnv;
   readonly version: string;
 }
@@ -49,23 +49,51 @@ export class TunnelClient {
   #lastError: ErrorCode | null = null;
   #sleep: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   #terminalError: PcgError | undefined;
-  /** TLS context for the current certificate; rebuilt after a renewal. */
-  #tls: SecureContext | undefined;
+  /** TLS context and validity window of the current client certificate; rebuilt after a renewal. */
+  #tls!: SecureContext;
+  #certWindow!: { notBefore: number; notAfter: number };
+  #loopDone: Promise<void> | undefined;
+  readonly #trust: RelayTrust;
+  readonly #relayKey: PinnedRelayKey;
   readonly #backoff: Backoff;
-  readonly #startedAt: number;
-  /** Settles when the loop has ended: on stop() or on a terminal error. */
-  readonly done: Promise<void>;
+  #startedAt: number;
 
   private constructor(identity: GatewayIdentity, private readonly options: TunnelClientOptions, private readonly ports: TunnelClientPorts) {
     this.#identity = identity;
+    this.#trust = { kind: 'anchor', caPem: identity.relayCaPem };
+    this.#relayKey = pinnedRelayKey(identity.relaySignPub);
     this.#backoff = new Backoff(options.backoff);
     this.#startedAt = ports.clock.now();
     this.#since = this.#startedAt;
-    this.done = this.#loop();
+    this.#useCertificate(identity.clientCertPem);
   }
 
-  static start(identity: GatewayIdentity, options: TunnelClientOptions, ports: TunnelClientPorts): TunnelClient {
+  /**
+   * Builds everything per identity up front (TLS context, pinned keys), so a reconnect costs
+   * only the handshake itself. Call start() to connect.
+   */
+  static prepare(identity: GatewayIdentity, options: TunnelClientOptions, ports: TunnelClientPorts): TunnelClient {
     return new TunnelClient(identity, options, ports);
+  }
+
+  /** Starts the connect loop once; later calls do nothing. */
+  start(): this {
+    if (!this.#loopDone) {
+      this.#startedAt = this.ports.clock.now();
+      this.#loopDone = this.#loop();
+    }
+    return this;
+  }
+
+  /** Settles when the loop has ended: on stop() or on a terminal error. */
+  get done(): Promise<void> {
+    return this.#loopDone ?? Promise.resolve();
+  }
+
+  #useCertificate(certPem: string): void {
+    const cert = new X509Certificate(certPem);
+    this.#certWindow = { notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
+    this.#tls = relayTlsContext(this.#trust, { certPem, keyPem: privateKeyToPem(this.#identity.signKey.privateKey) });
   }
 
   get state(): TunnelState | 'stopped' {
@@ -100,7 +128,7 @@ export class TunnelClient {
     if (this.#state === 'stopped') return;
     this.ports.reportStatus({
       pid: process.pid, state: this.#state, since: this.#since, lastHeartbeatAt: this.#lastHeartbeatAt,
-      epoch: this.#session?.welcome.epoch ?? null, certExpiresAt: this.#session?.certExpiresAt ?? null,
+      epoch: this.#session?.welcome.epoch ?? null, certExpiresAt: this.#certWindow.notAfter,
       lastError: this.#state === 'online' ? null : this.#lastError, updatedAt: this.ports.clock.now(),
     });
   }
@@ -151,11 +179,9 @@ export class TunnelClient {
 
   async #connectOnce(): Promise<{ closeCode: number; code: ErrorCode | undefined; reason: string }> {
     const identity = this.#identity;
-    const caPin = identity.caPin ?? spkiPin(identity.relayCaPem);
-    this.#tls ??= relayTlsContext({ caPin, extraCaPem: [identity.relayCaPem, ...this.options.extraCaPem], clientCert: { certPem: identity.clientCertPem, key: identity.signKey.privateKey } });
     const connection = await connectToRelay({
       relayUrl: identity.relayUrl,
-      caPin,
+      trust: this.#trust,
       secureContext: this.#tls,
       proxy: this.options.proxy,
       timeoutMs: this.options.connectTimeoutMs,
@@ -165,7 +191,7 @@ export class TunnelClient {
     const { ws } = connection;
     let established;
     try {
-      established = await openSession(connection, identity, this.options.connectTimeoutMs);
+      established = await openSession(connection, { gatewayId: identity.gatewayId, signKey: identity.signKey, relay: this.#relayKey }, this.options.connectTimeoutMs);
     } catch (err) {
       ws.terminate();
       throw err;
@@ -175,7 +201,7 @@ export class TunnelClient {
       return { closeCode: 1000, code: undefined, reason: 'stopped' };
     }
     const session = new GatewaySession(ws, established.sealer, established.opener, established.welcome, established.pending, {
-      version: this.options.version, startedAt: this.#startedAt, signKey: identity.signKey, clientCertPem: identity.clientCertPem,
+      version: this.options.version, startedAt: this.#startedAt, signKey: identity.signKey, certWindow: this.#certWindow,
     }, {
       heartbeatAcked: (at) => {
         this.#lastHeartbeatAt = at;
@@ -184,7 +210,7 @@ export class TunnelClient {
       certificateRenewed: async (pem) => {
         await this.ports.saveClientCertificate(pem);
         this.#identity = { ...this.#identity, clientCertPem: pem };
-        this.#tls = undefined;
+        this.#useCertificate(pem);
       },
     }, this.ports.clock, this.ports.log);
     this.#session = session;

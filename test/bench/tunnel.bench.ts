@@ -49,11 +49,16 @@ async function main(): Promise<void> {
 
     // 2. memory per idle tunnel
     const m0 = await relay.call<Memory>('memory');
-    await swarm.call('start', { baseDir: join(dir.path, 'gw'), from: 0, to: FIRST, backoffMaxMs: 30_000 });
+    const prepare = (from: number, to: number) => swarm.call('prepare', { baseDir: join(dir.path, 'gw'), from, to, backoffMaxMs: 30_000 });
+    await prepare(0, FIRST);
+    await swarm.call('start');
     await waitOnline(swarm, FIRST, 120_000);
     const m1 = await relay.call<Memory>('memory');
-    await swarm.call('start', { baseDir: join(dir.path, 'gw'), from: FIRST, to: N, backoffMaxMs: 30_000 });
-    const initialMs = await waitOnline(swarm, N, 300_000);
+    await prepare(FIRST, N);
+    const firstStarted = performance.now();
+    await swarm.call('start');
+    await waitOnline(swarm, N, 300_000);
+    const initialMs = performance.now() - firstStarted;
     const mN = await relay.call<Memory>('memory');
 
     // 3. sealed echo vs plain ws echo, same processes, same TLS certificate
@@ -76,10 +81,11 @@ async function main(): Promise<void> {
 
     // 1a. reconnect storm, relay capacity: all N gateways dial a freshly restarted relay at once.
     await swarm.call('stop');
+    await prepare(0, N);
     await relay.kill('SIGKILL');
     relay = await IpcPeer.start(RELAY_HOST, [dataDir, String(port), RELAY_OPTIONS]);
     const stormStarted = performance.now();
-    await swarm.call('start', { baseDir: join(dir.path, 'gw'), from: 0, to: N, backoffMaxMs: 30_000 });
+    await swarm.call('start');
     await waitOnline(swarm, N, 300_000);
     const stormMs = performance.now() - stormStarted;
     // 1b. the same after kill -9 under N live tunnels: the clients' own backoff decides the pace.
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
       ['handshakes/s', Math.round(N / (stormMs / 1000))],
       ['after kill -9 under load: relay ready (s)', (relayReadyMs / 1000).toFixed(2)],
       ['after kill -9: ready to all online, client backoff (s)', (crashStormMs / 1000).toFixed(2)],
-      ['first start, all online (s)', (initialMs / 1000).toFixed(2)],
+      [`first start of ${N - FIRST} more, all online (s)`, (initialMs / 1000).toFixed(2)],
       ['baseline: bare wss connects (s)', (bareStormMs / 1000).toFixed(2)],
       ['ratio storm / bare', (stormMs / bareStormMs).toFixed(2)],
       ['target', '<= 30 s'],

@@ -1,9 +1,9 @@
-import { spkiPin } from '../../proto/ca-pin.js';
+import { privateKeyToPem } from '../../proto/keys.js';
 import { systemClock } from '../../proto/clock.js';
 import { decodeFrame, encodeFrame } from '../../proto/frame-codec.js';
 import type { Frame } from '../../proto/schemas/frames.js';
 import { IdentityStore } from '../../gateway/identity/identity-store.js';
-import { openSession, type EstablishedSession } from '../../gateway/tunnel/gateway-handshake.js';
+import { openSession, pinnedRelayKey, type EstablishedSession } from '../../gateway/tunnel/gateway-handshake.js';
 import { connectToRelay, relayTlsContext, type RelayConnection } from '../../gateway/tunnel/relay-connector.js';
 import { waitFor } from './wait-for.js';
 
@@ -22,11 +22,13 @@ export class RawSession {
 
   static async open(stateDir: string): Promise<RawSession> {
     const identity = await new IdentityStore(stateDir).load();
+    const trust = { kind: 'anchor', caPem: identity.relayCaPem } as const;
     const connection = await connectToRelay({
-      relayUrl: identity.relayUrl, caPin: identity.caPin ?? spkiPin(identity.relayCaPem), proxy: {}, timeoutMs: 10_000, maxFrameBytes: 1 << 20, clock: systemClock,
-      secureContext: relayTlsContext({ caPin: identity.caPin ?? spkiPin(identity.relayCaPem), extraCaPem: [], clientCert: { certPem: identity.clientCertPem, key: identity.signKey.privateKey } }),
+      relayUrl: identity.relayUrl, trust, proxy: {}, timeoutMs: 10_000, maxFrameBytes: 1 << 20, clock: systemClock,
+      secureContext: relayTlsContext(trust, { certPem: identity.clientCertPem, keyPem: privateKeyToPem(identity.signKey.privateKey) }),
     });
-    return new RawSession(connection, await openSession(connection, identity, 10_000));
+    const relay = pinnedRelayKey(identity.relaySignPub);
+    return new RawSession(connection, await openSession(connection, { gatewayId: identity.gatewayId, signKey: identity.signKey, relay }, 10_000));
   }
 
   /** Seals and sends a frame; returns the bytes that went out, for replays. */

@@ -14,6 +14,7 @@ import { serveIpc } from './ipc.js';
 
 const log = pino({ level: 'silent' });
 let clients: TunnelClient[] = [];
+const prepared: TunnelClient[] = [];
 let plain: WebSocket | undefined;
 const plainSockets: WebSocket[] = [];
 
@@ -40,17 +41,24 @@ serveIpc({
     });
     return { ms: performance.now() - started, ids };
   },
-  start: async (msg) => {
+  /** Loads identities and prepares clients (TLS contexts, keys): what a real gateway has ready before it dials. */
+  prepare: async (msg) => {
     const { baseDir, from, to, backoffMaxMs } = msg as { baseDir: string; from: number; to: number; backoffMaxMs: number };
     for (let i = from; i < to; i++) {
       const identity = await new IdentityStore(join(baseDir, `gw-${i}`)).load();
-      clients.push(TunnelClient.start(identity, {
-        backoff: { initialMs: 500, maxMs: backoffMaxMs, floorMs: 100 }, connectTimeoutMs: 60_000, extraCaPem: [], proxy: {}, version: 'bench',
+      prepared.push(TunnelClient.prepare(identity, {
+        backoff: { initialMs: 500, maxMs: backoffMaxMs, floorMs: 100 }, connectTimeoutMs: 60_000, proxy: {}, version: 'bench',
       }, { clock: systemClock, log, reportStatus: () => undefined, saveClientCertificate: () => Promise.resolve() }));
     }
+    return prepared.length;
+  },
+  /** Every prepared client dials at once. */
+  start: () => {
+    for (const client of prepared.splice(0)) clients.push(client.start());
     return clients.length;
   },
   online: () => clients.filter((c) => c.state === 'online').length,
+  /** Stops every client; they stay prepared and can be started again. */
   stop: async () => {
     await Promise.all(clients.map((c) => c.stop()));
     clients = [];
