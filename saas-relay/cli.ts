@@ -15,7 +15,8 @@ const USAGE = `pcg-relay — the SaaS side of the PCG tunnel
   pcg-relay serve --data-dir DIR [--listen HOST:PORT] [--database-url URL]
                   [--tls-cert FILE --tls-key FILE] [--tls-host NAME]...
                   [--pairing-code-ttl 15m] [--heartbeat 15s] [--cert-lifetime 24h]
-                  [--max-handshakes 1024] [--busy-retry-after 1s] [--max-frame-bytes 1048576]
+                  [--max-handshakes 1024] [--max-tls-handshakes 128] [--busy-retry-after 1s]
+                  [--max-frame-bytes 1048576]
   pcg-relay admin create-tenant --data-dir DIR --name NAME [--database-url URL]
 `;
 
@@ -25,6 +26,7 @@ async function serve(args: string[]): Promise<void> {
     'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-host': { type: 'string', multiple: true },
     'pairing-code-ttl': { type: 'string' }, heartbeat: { type: 'string' }, 'cert-lifetime': { type: 'string' },
     'max-handshakes': { type: 'string' }, 'busy-retry-after': { type: 'string' }, 'max-frame-bytes': { type: 'string' },
+    'max-tls-handshakes': { type: 'string' },
   });
   const positiveInt = (name: string, value: string | undefined): number | undefined => {
     if (value === undefined) return undefined;
@@ -49,6 +51,7 @@ async function serve(args: string[]): Promise<void> {
     ...(flags['max-handshakes'] ? { maxConcurrentHandshakes: positiveInt('max-handshakes', flags['max-handshakes']) } : {}),
     ...(duration('busy-retry-after') !== undefined ? { busyRetryAfterMs: duration('busy-retry-after') } : {}),
     ...(flags['max-frame-bytes'] ? { maxFrameBytes: positiveInt('max-frame-bytes', flags['max-frame-bytes']) } : {}),
+    ...(flags['max-tls-handshakes'] ? { maxConcurrentTlsHandshakes: positiveInt('max-tls-handshakes', flags['max-tls-handshakes']) } : {}),
   });
   const stop = (): void => {
     relay.log.info('relay stopping');

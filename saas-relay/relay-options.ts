@@ -27,6 +27,8 @@ export interface RelayOptions {
   maxConcurrentHandshakes?: number;
   /** @default 1000 */
   busyRetryAfterMs?: number;
+  /** TLS handshakes in progress at once; further connections wait, accepted, in order. @default 128 */
+  maxConcurrentTlsHandshakes?: number;
   /** @default 1_048_576 */
   maxFrameBytes?: number;
   /** @default 10_000 */
@@ -72,6 +74,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     clientCertLifetimeMs: options.clientCertLifetimeMs ?? 86_400_000,
     maxConcurrentHandshakes: options.maxConcurrentHandshakes ?? 1024,
     busyRetryAfterMs: options.busyRetryAfterMs ?? 1000,
+    maxConcurrentTlsHandshakes: options.maxConcurrentTlsHandshakes ?? 128,
     maxFrameBytes: options.maxFrameBytes ?? 1_048_576,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     eventPollMs: options.eventPollMs ?? 250,

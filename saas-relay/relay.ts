@@ -12,6 +12,7 @@ import { GatewayEvents } from './store/gateway-events.js';
 import { GatewayStore } from './store/gateway-store.js';
 import { TenancyStore } from './store/tenancy-store.js';
 import { loadRelayPki, type RelayPki } from './tls/relay-pki.js';
+import { TlsAdmissionGate } from './tunnel/tls-admission-gate.js';
 import { TunnelHub } from './tunnel/tunnel-hub.js';
 
 export type RelayState = 'listening' | 'closing' | 'closed';
@@ -59,6 +60,7 @@ export class Relay {
       });
       const tunnelHub = hub;
       app.server.on('upgrade', (req, socket, head) => tunnelHub.handleUpgrade(req, socket, head));
+      TlsAdmissionGate.install(app.server, { maxInFlight: options.maxConcurrentTlsHandshakes, maxQueued: 20_000, slotTimeoutMs: 2000 });
       // A deep backlog: after a relay restart thousands of gateways connect within seconds.
       await app.listen({ host: options.host, port: options.port, backlog: 4096 });
       const relay = new Relay(options, log, database, pki, tenancy, gateways, hub, app);
