@@ -34,9 +34,13 @@ function time(ms: number): Asn1 {
     : forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.GENERALIZEDTIME, false, forge.asn1.dateToGeneralizedTime(date));
 }
 
+/**
+ * 16 random bytes as a DER INTEGER: the first byte in 0x40..0x7f keeps it positive and minimally
+ * encoded (a leading 0x00 followed by a byte below 0x80 is illegal padding that OpenSSL rejects).
+ */
 function serialNumber(): Buffer {
   const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f; // positive INTEGER
+  serial[0] = 0x40 | (serial[0]! & 0x3f);
   return serial;
 }
 

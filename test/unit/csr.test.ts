@@ -26,6 +26,16 @@ describe('CSR and certificates', () => {
     }
   });
 
+  // Regression: serials were masked to positive only, so ~1 in 256 started 0x00 0x0…, which is
+  // non-minimal DER and OpenSSL refused to parse the certificate (seen at 10,000 pairings).
+  it('every issued certificate parses: serial numbers are minimal positive DER integers', () => {
+    const key = generateKeyPair('Ed25519');
+    for (let i = 0; i < 3000; i++) {
+      const cert = new X509Certificate(authority.issueClient('gw_0123456789', key.publicKey, now, 3_600_000).certPem);
+      assert.match(cert.serialNumber, /^[4-7][0-9A-F]{31}$/);
+    }
+  });
+
   it('a CSR whose signature was altered is refused', () => {
     const key = generateKeyPair('Ed25519');
     const csr = buildCsr('pcg-gateway', key.privateKey, key.publicKey);
