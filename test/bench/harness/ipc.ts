@@ -46,7 +46,7 @@ export class IpcPeer {
 }
 
 /** The child side: dispatches typed requests to handlers and sends back results or errors. */
-export function serveIpc(handlers: Record<string, (msg: Record<string, unknown>) => Promise<unknown> | unknown>): void {
+export function serveIpc(handlers: Record<string, (msg: Record<string, unknown>) => unknown>): void {
   process.on('message', (msg: { id: number; type: string } & Record<string, unknown>) => {
     // A clean exit on request, so --cpu-prof and friends get to write their files.
     if (msg.type === 'exit') process.exit(0);
