@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ApiClient } from '../support/api-client.js';
-import { createGateway, pairCli } from '../support/gateway-fixture.js';
+import { createGateway, pairCli, runGateway } from '../support/gateway-fixture.js';
 import { RawSession } from '../support/raw-session.js';
 import { RelayProcess } from '../support/relay-fixture.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -113,6 +113,8 @@ describe('relay admission control', function () {
     try {
       const api = new ApiClient(relay.url, relay.caCert, (await relay.createTenant('busy')).apiKey);
       const gw = await createGateway(api, 'dc-busy');
+      const running = await createGateway(api, 'dc-busy-run');
+      assert.equal((await pairCli(relay, join(dir.path, 'run'), running.pairingCode)).code, 0);
       // Hold the only handshake slot with a connection that never says hello.
       const holder = new WebSocket(`${relay.url.replace('https', 'wss')}/v1/tunnel`, { ca: relay.caCert });
       await new Promise((resolve) => holder.once('open', resolve));
@@ -123,7 +125,16 @@ describe('relay admission control', function () {
       assert.equal(closeCode, 1013);
       const busy = await pairCli(relay, join(dir.path, 'a'), gw.pairingCode);
       assert.match(busy.stderr, /^PCG_ERR_RELAY_BUSY: /);
-      holder.terminate();
+      // A running gateway honours the hint with jitter: it waits within [hint, 2 x hint].
+      const gateway = runGateway(join(dir.path, 'run'));
+      try {
+        const retry = await waitFor('a busy retry', () => gateway.logLines.find((l) => l.code === 'PCG_ERR_RELAY_BUSY'));
+        assert.ok((retry.retryInMs as number) >= 750 && (retry.retryInMs as number) <= 1500, `retry in ${retry.retryInMs as number} ms`);
+        holder.terminate();
+        await waitFor('online once the slot is free', async () => (await api.get<{ status: string }>(`/v1/gateways/${running.id}`)).body.status === 'online');
+      } finally {
+        await gateway.stop();
+      }
       await waitFor('slot freed', async () => (await pairCli(relay, join(dir.path, 'b'), gw.pairingCode)).code === 0);
     } finally {
       await relay.stop();
