@@ -2,17 +2,18 @@
 SHELL := /bin/bash
 NODE_STAMP := node_modules/.install-stamp
 DEB_STAMP := .tmp/deb-stamp
-DEB_PACKAGES := postgresql
+DEB_PACKAGES := postgresql golang-go golang-github-vmware-govmomi-dev
+VCSIM := .tmp/bin/vcsim-pcg
 
 .PHONY: deps build test demo bench lint clean
 
-deps: $(NODE_STAMP) $(DEB_STAMP)
+deps: $(NODE_STAMP) $(DEB_STAMP) $(VCSIM)
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-$(DEB_STAMP):
+$(DEB_STAMP): Makefile
 	@mkdir -p .tmp
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -20,6 +21,11 @@ $(DEB_STAMP):
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@touch $@
+
+# vcsim from Debian's govmomi source, built offline (no module download).
+$(VCSIM): test/fixtures/vcsim/main.go $(DEB_STAMP)
+	@mkdir -p $(dir $@)
+	cd test/fixtures/vcsim && GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE=$(CURDIR)/.tmp/go-cache go build -o $(CURDIR)/$@ main.go
 
 build: $(NODE_STAMP)
 	npx tsc -p tsconfig.json

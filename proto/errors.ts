@@ -39,6 +39,11 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_ALREADY_PAIRED: { http: 409, close: 4020, hint: 'This state dir already holds a paired gateway; use a new state dir or remove the old one on purpose.' },
   PCG_ERR_STATE_DIR: { http: 500, close: 4021, hint: 'Make the state dir writable by the gateway user and only by it.' },
   PCG_ERR_CERT_RENEW: { http: 400, close: 4022, hint: 'The certificate renewal request was refused; the gateway retries at its next heartbeat.' },
+  PCG_ERR_VCENTER_UNREACHABLE: { http: 502, close: 4030, hint: 'Check the vCenter address, DNS and firewall from the gateway.' },
+  PCG_ERR_VCENTER_TLS: { http: 502, close: 4031, hint: "vCenter's certificate does not match; check vcenter.thumbprint (or vcenter.caFile) against the vCenter you expect." },
+  PCG_ERR_VCENTER_LOGIN: { http: 401, close: 4032, hint: 'vCenter refused the user or password; fix vcenter.user or the password file (the gateway does not retry, to spare directory lockouts).' },
+  PCG_ERR_VCENTER_PERMISSION: { http: 403, close: 4033, hint: 'The vCenter user lacks a privilege; grant the named privilege to its role.' },
+  PCG_ERR_VCENTER_FAULT: { http: 502, close: 4034, hint: 'vCenter reported a fault; the message carries its type and text.' },
   PCG_ERR_INTERNAL: { http: 500, close: 1011, hint: 'An internal error occurred; check the relay logs with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;
 

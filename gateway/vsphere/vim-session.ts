@@ -1,0 +1,135 @@
+import type { Agent } from 'undici';
+import type { Secret } from '../../proto/secret.js';
+import { SoapClient } from './soap-client.js';
+import { el, moRef, raw, text, type MoRef } from './soap-xml.js';
+import { vcenterAgent, type VcenterTrust } from './tls-pinning.js';
+import { vcenterSdkUrl } from './vcenter-address.js';
+import { VimFault } from './vim-fault.js';
+
+export interface VcenterConnection {
+  /** As typed by the admin: host, host:port, https://host/, or …/sdk. */
+  readonly host: string;
+  readonly user: string;
+  readonly password: Secret<string>;
+  readonly trust: VcenterTrust;
+  /** @default 60_000 */
+  readonly timeoutMs?: number;
+  /** Told the method name of every SOAP request. */
+  readonly onRequest?: (method: string) => void;
+}
+
+export interface ServiceContent {
+  readonly rootFolder: MoRef;
+  readonly propertyCollector: MoRef;
+  readonly viewManager: MoRef;
+  readonly sessionManager: MoRef;
+  readonly searchIndex: MoRef;
+  readonly about: { readonly fullName: string; readonly version: string; readonly apiVersion: string; readonly instanceUuid: string };
+}
+
+const SERVICE_INSTANCE: MoRef = { type: 'ServiceInstance', value: 'ServiceInstance' };
+
+export type SessionState = 'open' | 'closed';
+
+/**
+ * A logged-in vim25 session. Login happens once per call to login(); on NotAuthenticated (expired
+ * session) a call logs in again exactly once and retries once. Never a loop: a wrong password
+ * repeated against a directory locks the account.
+ */
+export class VimSession {
+  state: SessionState = 'open';
+  /** Login requests sent, for tests that must see exactly one attempt. */
+  logins = 0;
+
+  private constructor(
+    readonly soap: SoapClient,
+    private readonly agent: Agent,
+    readonly content: ServiceContent,
+    private readonly connection: VcenterConnection,
+  ) {}
+
+  static async login(connection: VcenterConnection): Promise<VimSession> {
+    const agent = vcenterAgent(connection.trust);
+    const soap = new SoapClient({ sdkUrl: vcenterSdkUrl(connection.host), agent, timeoutMs: connection.timeoutMs ?? 60_000, onRequest: connection.onRequest });
+    try {
+      await soap.negotiateVersion();
+      const content = parseServiceContent(await soap.invoke('RetrieveServiceContent', el('_this', SERVICE_INSTANCE)));
+      const session = new VimSession(soap, agent, content, connection);
+      await session.#login();
+      return session;
+    } catch (err) {
+      await agent.close();
+      throw err;
+    }
+  }
+
+  async #login(): Promise<void> {
+    this.logins++;
+    const c = this.connection;
+    await this.soap.invoke('Login', el('_this', this.content.sessionManager) + el('userName', c.user) + el('password', c.password.reveal()));
+  }
+
+  /** Calls a method; an expired session is renewed once, then the call is retried once. */
+  async call(method: string, argsXml: string): Promise<Record<string, unknown>> {
+    try {
+      return await this.soap.invoke(method, argsXml);
+    } catch (err) {
+      if (!(err instanceof VimFault) || !err.is('NotAuthenticated') || method === 'Login') throw err;
+      this.soap.clearSession();
+      await this.#login();
+      return this.soap.invoke(method, argsXml);
+    }
+  }
+
+  /** The user name of the live session, or undefined when vCenter no longer knows it. */
+  async currentSession(): Promise<string | undefined> {
+    const res = await this.call('RetrievePropertiesEx', el('_this', this.content.propertyCollector)
+      + raw('specSet', raw('propSet', el('type', 'SessionManager') + el('all', false) + el('pathSet', 'currentSession'))
+        + raw('objectSet', el('obj', this.content.sessionManager) + el('skip', false)))
+      + raw('options', ''));
+    const returnval = res.returnval as { objects?: { propSet?: { val?: { userName?: unknown } } } } | undefined;
+    const user = returnval?.objects?.propSet?.val?.userName;
+    return user === undefined ? undefined : text(user);
+  }
+
+  /**
+   * Checks the session before reusing it (after idle time): when vCenter no longer knows it,
+   * logs in once. Returns whether a new login was needed.
+   */
+  async ensureSession(): Promise<boolean> {
+    if ((await this.currentSession()) !== undefined) return false;
+    this.soap.clearSession();
+    await this.#login();
+    return true;
+  }
+
+  /** vCenter's clock, a cheap authenticated call. */
+  async currentTime(): Promise<Date> {
+    const res = await this.call('CurrentTime', el('_this', SERVICE_INSTANCE));
+    return new Date(text(res.returnval));
+  }
+
+  /** Idempotent: logs out (best effort) and closes the connection pool. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    try {
+      if (this.soap.hasSession) await this.soap.invoke('Logout', el('_this', this.content.sessionManager));
+    } catch (err) {
+      // A session vCenter already ended needs no logout.
+      if (!(err instanceof VimFault && err.is('NotAuthenticated'))) throw err;
+    } finally {
+      await this.agent.close();
+    }
+  }
+}
+
+function parseServiceContent(response: Record<string, unknown>): ServiceContent {
+  const r = response.returnval as Record<string, unknown>;
+  const about = r.about as Record<string, unknown>;
+  return {
+    rootFolder: moRef(r.rootFolder), propertyCollector: moRef(r.propertyCollector), viewManager: moRef(r.viewManager),
+    sessionManager: moRef(r.sessionManager), searchIndex: moRef(r.searchIndex),
+    about: { fullName: text(about.fullName), version: text(about.version), apiVersion: text(about.apiVersion), instanceUuid: text(about.instanceUuid) },
+  };
+}
