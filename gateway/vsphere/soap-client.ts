@@ -1,6 +1,6 @@
 import { request, type Agent } from 'undici';
 import { PcgError } from '../../proto/errors.js';
-import { envelope, parseXml, text } from './soap-xml.js';
+import { child, envelope, parseXml, text, xsiType } from './soap-xml.js';
 import { VimFault } from './vim-fault.js';
 
 export interface SoapClientOptions {
@@ -68,10 +68,11 @@ export class SoapClient {
     } catch (err) {
       throw new PcgError('PCG_ERR_VCENTER_FAULT', `${method}: unreadable response (HTTP ${res.status})`, { cause: err });
     }
-    const body = (doc.Envelope as { Body?: Record<string, unknown> } | undefined)?.Body;
+    const body = child(child(doc, 'Envelope'), 'Body') as Record<string, unknown> | undefined;
     if (!body) throw new PcgError('PCG_ERR_VCENTER_FAULT', `${method}: HTTP ${res.status} without a SOAP body`);
-    if (body.Fault) throw decodeFault(method, body.Fault as Record<string, unknown>);
-    const response = body[`${method}Response`];
+    const fault = child(body, 'Fault');
+    if (fault) throw decodeFault(method, fault as Record<string, unknown>);
+    const response = child(body, `${method}Response`);
     if (response === undefined) throw new PcgError('PCG_ERR_VCENTER_FAULT', `${method}: no ${method}Response in the reply`);
     return (typeof response === 'object' && response !== null ? response : {}) as Record<string, unknown>;
   }
@@ -99,7 +100,7 @@ function decodeFault(method: string, fault: Record<string, unknown>): VimFault {
   const detail = (fault.detail ?? {}) as Record<string, unknown>;
   const [element, content] = Object.entries(detail)[0] ?? ['', {}];
   const node = (typeof content === 'object' && content !== null ? content : {}) as Record<string, unknown>;
-  const type = typeof node['@_type'] === 'string' ? node['@_type'] : element.replace(/Fault$/, '') || 'SystemError';
+  const type = xsiType(node) ?? (element.replace(/^.*:/, '').replace(/Fault$/, '') || 'SystemError');
   const fields = Object.fromEntries(Object.entries(node).filter(([k]) => !k.startsWith('@_')).map(([k, v]) => [k, typeof v === 'object' ? v : text(v)]));
   return new VimFault(type, message, fields, method);
 }

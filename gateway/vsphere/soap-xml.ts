@@ -35,7 +35,8 @@ export function envelope(method: string, innerXml: string): string {
 const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
-  removeNSPrefix: true,
+  // Prefixes stay: a moref carries both `type` and `xsi:type`, which would collide without them.
+  removeNSPrefix: false,
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: false,
@@ -50,6 +51,23 @@ export function parseXml(text: string): Record<string, unknown> {
 export function toArray<T>(value: T | T[] | undefined | null): T[] {
   if (value === undefined || value === null || value === '') return [];
   return Array.isArray(value) ? value : [value];
+}
+
+/** A child element by local name, whatever namespace prefix the server used (`soapenv:Body`, `Body`). */
+export function child(node: unknown, localName: string): unknown {
+  if (!node || typeof node !== 'object') return undefined;
+  const record = node as Record<string, unknown>;
+  if (localName in record) return record[localName];
+  const key = Object.keys(record).find((k) => k.endsWith(`:${localName}`));
+  return key === undefined ? undefined : record[key];
+}
+
+/** The `xsi:type` of a polymorphic value. */
+export function xsiType(node: unknown): string | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const record = node as Record<string, unknown>;
+  const key = Object.keys(record).find((k) => k === '@_xsi:type' || k.endsWith(':type') && k.startsWith('@_'));
+  return key ? String(record[key]) : undefined;
 }
 
 /** `<x type="Folder">group-d1</x>` as parsed, back to a MoRef. */

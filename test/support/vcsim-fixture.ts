@@ -14,7 +14,11 @@ export interface VcsimModel {
  * own certificate and exactly one user.
  */
 export class Vcsim {
-  private constructor(private readonly child: Child, readonly url: string, readonly thumbprint: string, readonly user: string, readonly password: string) {}
+  private constructor(
+    private readonly child: Child, readonly url: string, readonly thumbprint: string, readonly user: string, readonly password: string,
+    /** Object counts from the simulator's own registry. */
+    readonly counts: Record<string, number>,
+  ) {}
 
   static async start(model: VcsimModel = {}, password = 'Vcsim-Pa55!'): Promise<Vcsim> {
     if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing; run make deps`);
@@ -23,9 +27,9 @@ export class Vcsim {
     const ready = await waitFor('vcsim ready', () => {
       if (child.exitCode !== null) throw new Error(`vcsim exited: ${child.stderr}`);
       const line = child.stdout.split('\n').find((l) => l.startsWith('{'));
-      return line ? (JSON.parse(line) as { url: string; thumbprint: string; user: string }) : undefined;
+      return line ? (JSON.parse(line) as { url: string; thumbprint: string; user: string; counts: Record<string, number> }) : undefined;
     }, 60_000);
-    return new Vcsim(child, ready.url, ready.thumbprint, ready.user, password);
+    return new Vcsim(child, ready.url, ready.thumbprint, ready.user, password, ready.counts);
   }
 
   /** host:port, as an admin would type it. */

@@ -1,0 +1,106 @@
+import { containerViewObjectSpec, retrieveProperties, withContainerView, type ObjectContent } from './property-collector.js';
+import { moRef, text, toArray, type MoRef } from './soap-xml.js';
+import type { VimSession } from './vim-session.js';
+
+export type InventoryKind = 'datacenter' | 'folder' | 'cluster' | 'host' | 'resourcepool' | 'datastore' | 'network' | 'template' | 'vm';
+
+export interface InventoryItem {
+  readonly kind: InventoryKind;
+  /** Managed object id, e.g. `datastore-12`. */
+  readonly id: string;
+  readonly name: string;
+  /** Inventory path from the root, e.g. `/DC0/host/DC0_C0`. */
+  readonly path: string;
+  readonly datacenter: string | null;
+  /** Datastores: bytes. */
+  readonly capacity?: number;
+  readonly freeSpace?: number;
+  /** Networks: standard port group or distributed port group. */
+  readonly networkType?: 'standard' | 'distributed';
+}
+
+export interface Inventory {
+  readonly items: readonly InventoryItem[];
+  readonly counts: Readonly<Record<InventoryKind, number>>;
+}
+
+const VIEW_TYPES = ['Datacenter', 'Folder', 'ComputeResource', 'HostSystem', 'ResourcePool', 'Datastore', 'Network', 'VirtualMachine'];
+
+// Each concrete type is named: the collector matches a PropertySpec to its exact type.
+const REQUESTS = [
+  { type: 'Datacenter', paths: ['name', 'parent'] },
+  { type: 'Folder', paths: ['name', 'parent', 'childType'] },
+  { type: 'ComputeResource', paths: ['name', 'parent'] },
+  { type: 'ClusterComputeResource', paths: ['name', 'parent'] },
+  { type: 'HostSystem', paths: ['name', 'parent'] },
+  { type: 'ResourcePool', paths: ['name', 'parent'] },
+  { type: 'VirtualApp', paths: ['name', 'parent'] },
+  { type: 'Datastore', paths: ['name', 'parent', 'summary.capacity', 'summary.freeSpace'] },
+  { type: 'Network', paths: ['name', 'parent'] },
+  { type: 'DistributedVirtualPortgroup', paths: ['name', 'parent'] },
+  { type: 'VirtualMachine', paths: ['name', 'parent', 'config.template'] },
+] as const;
+
+/**
+ * The whole inventory in a constant number of round trips, whatever its size: one ContainerView
+ * over the root folder, one RetrievePropertiesEx for every object (paged only if vCenter pages),
+ * one DestroyView.
+ */
+export async function readInventory(session: VimSession): Promise<Inventory> {
+  const objects = await withContainerView(session, session.content.rootFolder, VIEW_TYPES, (view) =>
+    retrieveProperties(session, REQUESTS, containerViewObjectSpec(view)));
+  return buildInventory(objects, session.content.rootFolder);
+}
+
+interface Node { readonly obj: MoRef; readonly name: string; readonly parent: MoRef | undefined; readonly content: ObjectContent }
+
+export function buildInventory(objects: readonly ObjectContent[], root: MoRef): Inventory {
+  const nodes = new Map<string, Node>();
+  for (const content of objects) {
+    const parent = content.props.parent;
+    nodes.set(content.obj.value, { obj: content.obj, name: decodeURIComponent(text(content.props.name)), parent: parent ? moRef(parent) : undefined, content });
+  }
+  const pathOf = (node: Node): { path: string; datacenter: string | null } => {
+    const names: string[] = [];
+    let datacenter: string | null = null;
+    for (let n: Node | undefined = node; n && n.obj.value !== root.value; n = n.parent ? nodes.get(n.parent.value) : undefined) {
+      names.unshift(n.name);
+      if (n.obj.type === 'Datacenter') datacenter = n.name;
+    }
+    return { path: `/${names.join('/')}`, datacenter };
+  };
+  const items: InventoryItem[] = [];
+  for (const node of nodes.values()) {
+    const kind = kindOf(node);
+    if (!kind) continue;
+    const { path, datacenter } = pathOf(node);
+    const base = { kind, id: node.obj.value, name: node.name, path, datacenter };
+    if (kind === 'datastore') {
+      items.push({ ...base, capacity: Number(text(node.content.props['summary.capacity'])), freeSpace: Number(text(node.content.props['summary.freeSpace'])) });
+    } else if (kind === 'network') {
+      items.push({ ...base, networkType: node.obj.type === 'DistributedVirtualPortgroup' ? 'distributed' : 'standard' });
+    } else {
+      items.push(base);
+    }
+  }
+  items.sort((a, b) => a.path.localeCompare(b.path));
+  const counts = Object.fromEntries(['datacenter', 'folder', 'cluster', 'host', 'resourcepool', 'datastore', 'network', 'template', 'vm'].map((k) => [k, 0])) as Record<InventoryKind, number>;
+  for (const item of items) counts[item.kind]++;
+  return { items, counts };
+}
+
+function kindOf(node: Node): InventoryKind | undefined {
+  switch (node.obj.type) {
+    case 'Datacenter': return 'datacenter';
+    // Only folders that hold VMs are placement targets for clones.
+    // childType is an ArrayOfString: <val xsi:type="ArrayOfString"><string>…</string>…</val>.
+    case 'Folder': return toArray((node.content.props.childType as { string?: unknown } | undefined)?.string).map(text).includes('VirtualMachine') ? 'folder' : undefined;
+    case 'ClusterComputeResource': return 'cluster';
+    case 'HostSystem': return 'host';
+    case 'ResourcePool': case 'VirtualApp': return 'resourcepool';
+    case 'Datastore': return 'datastore';
+    case 'Network': case 'DistributedVirtualPortgroup': return 'network';
+    case 'VirtualMachine': return text(node.content.props['config.template']) === 'true' ? 'template' : 'vm';
+    default: return undefined;
+  }
+}
