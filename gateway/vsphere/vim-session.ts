@@ -24,6 +24,7 @@ export interface ServiceContent {
   readonly viewManager: MoRef;
   readonly sessionManager: MoRef;
   readonly searchIndex: MoRef;
+  readonly eventManager: MoRef;
   readonly about: { readonly fullName: string; readonly version: string; readonly apiVersion: string; readonly instanceUuid: string };
 }
 
@@ -129,7 +130,7 @@ function parseServiceContent(response: Record<string, unknown>): ServiceContent 
   const about = r.about as Record<string, unknown>;
   return {
     rootFolder: moRef(r.rootFolder), propertyCollector: moRef(r.propertyCollector), viewManager: moRef(r.viewManager),
-    sessionManager: moRef(r.sessionManager), searchIndex: moRef(r.searchIndex),
+    sessionManager: moRef(r.sessionManager), searchIndex: moRef(r.searchIndex), eventManager: moRef(r.eventManager),
     about: { fullName: text(about.fullName), version: text(about.version), apiVersion: text(about.apiVersion), instanceUuid: text(about.instanceUuid) },
   };
 }

@@ -1,0 +1,54 @@
+import { el, moRef, raw, type MoRef } from './soap-xml.js';
+import { waitForTask, type TaskResult, type WaitOptions } from './task-waiter.js';
+import { cloneSpecXml, configSpecXml, type CloneSpec, type ConfigSpec } from './vm-specs.js';
+import type { VimSession } from './vim-session.js';
+
+/** The vSphere operations the job runner needs, each waiting for its task where there is one. */
+export class VmOperations {
+  constructor(private readonly session: VimSession) {}
+
+  async #task(method: string, argsXml: string, wait?: WaitOptions): Promise<TaskResult> {
+    const res = await this.session.call(method, argsXml);
+    return waitForTask(this.session, moRef(res.returnval), wait);
+  }
+
+  async createFolder(parent: MoRef, name: string): Promise<MoRef> {
+    const res = await this.session.call('CreateFolder', el('_this', parent) + el('name', name));
+    return moRef(res.returnval);
+  }
+
+  /** Clones `source` (a template or VM); resolves with the new VM. */
+  async cloneVm(source: MoRef, folder: MoRef, name: string, spec: CloneSpec, wait?: WaitOptions): Promise<MoRef> {
+    const { result } = await this.#task('CloneVM_Task', el('_this', source) + el('folder', folder) + el('name', name) + raw('spec', cloneSpecXml(spec)), wait);
+    if (!result) throw new Error(`CloneVM_Task for ${name} returned no VM`);
+    return result;
+  }
+
+  reconfigureVm(vm: MoRef, spec: ConfigSpec, wait?: WaitOptions): Promise<TaskResult> {
+    return this.#task('ReconfigVM_Task', el('_this', vm) + raw('spec', configSpecXml(spec)), wait);
+  }
+
+  powerOn(vm: MoRef, wait?: WaitOptions): Promise<TaskResult> {
+    return this.#task('PowerOnVM_Task', el('_this', vm), wait);
+  }
+
+  powerOff(vm: MoRef, wait?: WaitOptions): Promise<TaskResult> {
+    return this.#task('PowerOffVM_Task', el('_this', vm), wait);
+  }
+
+  destroy(entity: MoRef, wait?: WaitOptions): Promise<TaskResult> {
+    return this.#task('Destroy_Task', el('_this', entity), wait);
+  }
+
+  /** SearchIndex.FindByUuid on the instance UUID; undefined when no VM has it. */
+  async findByInstanceUuid(uuid: string, datacenter?: MoRef): Promise<MoRef | undefined> {
+    const res = await this.session.call('FindByUuid', el('_this', this.session.content.searchIndex) + el('datacenter', datacenter)
+      + el('uuid', uuid) + el('vmSearch', true) + el('instanceUuid', true));
+    return res.returnval === undefined || res.returnval === '' ? undefined : moRef(res.returnval);
+  }
+
+  /** An event on the entity in vCenter's event log, so admins see what the gateway did. */
+  async logUserEvent(entity: MoRef, message: string): Promise<void> {
+    await this.session.call('LogUserEvent', el('_this', this.session.content.eventManager) + el('entity', entity) + el('msg', message));
+  }
+}
