@@ -28,6 +28,13 @@ const SCHEMA = {
     max: { doc: 'Largest reconnect delay ceiling.', format: duration('backoff.max'), default: '30s', env: 'PCG_BACKOFF_MAX', arg: 'backoff-max' },
   },
   connectTimeout: { doc: 'Deadline for connect plus handshake.', format: duration('connectTimeout'), default: '15s', env: 'PCG_CONNECT_TIMEOUT', arg: 'connect-timeout' },
+  vcenter: {
+    host: { doc: 'vCenter address: host, host:port, https://host/ or https://host/sdk.', format: String, default: '', env: 'PCG_VCENTER_HOST', arg: 'vcenter-host' },
+    user: { doc: 'vCenter user, e.g. pcg@vsphere.local.', format: String, default: '', env: 'PCG_VCENTER_USER', arg: 'vcenter-user' },
+    passwordFile: { doc: 'File holding the vCenter password (mode 0600).', format: String, default: '', env: 'PCG_VCENTER_PASSWORD_FILE', arg: 'vcenter-password-file' },
+    thumbprint: { doc: "SHA-256 thumbprint of vCenter's certificate (AB:CD:…).", format: String, default: '', env: 'PCG_VCENTER_THUMBPRINT', arg: 'vcenter-thumbprint' },
+    caFile: { doc: "CA bundle that signed vCenter's certificate.", format: String, default: '', env: 'PCG_VCENTER_CA_FILE', arg: 'vcenter-ca-file' },
+  },
   logLevel: { doc: 'Log level.', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'PCG_LOG_LEVEL', arg: 'log-level' },
 };
 
@@ -37,6 +44,16 @@ export interface GatewayConfig {
   readonly backoff: { readonly initialMs: number; readonly maxMs: number };
   readonly connectTimeoutMs: number;
   readonly logLevel: string;
+  /** Null until vcenter.host is set. */
+  readonly vcenter: VcenterConfig | null;
+}
+
+export interface VcenterConfig {
+  readonly host: string;
+  readonly user: string;
+  readonly passwordFile: string;
+  readonly thumbprint: string | null;
+  readonly caFile: string | null;
 }
 
 /** Loads and validates; the result is frozen and complete, so nothing below re-checks defaults. */
@@ -56,5 +73,14 @@ export function loadGatewayConfig(args: string[], env: NodeJS.ProcessEnv, config
     backoff: Object.freeze({ initialMs: ms('backoff.initial'), maxMs: ms('backoff.max') }),
     connectTimeoutMs: ms('connectTimeout'),
     logLevel: get('logLevel'),
+    vcenter: vcenterFrom(get('vcenter.host'), get('vcenter.user'), get('vcenter.passwordFile'), get('vcenter.thumbprint'), get('vcenter.caFile')),
   });
+}
+
+function vcenterFrom(host: string, user: string, passwordFile: string, thumbprint: string, caFile: string): VcenterConfig | null {
+  if (!host) return null;
+  if (!user) throw new PcgError('PCG_ERR_CONFIG_INVALID', 'vcenter.user: required when vcenter.host is set');
+  if (!passwordFile) throw new PcgError('PCG_ERR_CONFIG_INVALID', 'vcenter.passwordFile: required when vcenter.host is set');
+  if (thumbprint && caFile) throw new PcgError('PCG_ERR_CONFIG_INVALID', 'vcenter.thumbprint and vcenter.caFile: set one, not both');
+  return Object.freeze({ host, user, passwordFile, thumbprint: thumbprint || null, caFile: caFile || null });
 }
