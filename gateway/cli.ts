@@ -12,6 +12,7 @@ import { formatStatus, gatewayStatus } from './status/gateway-status.js';
 import { writeStatus } from './status/status-file.js';
 import { AGENT } from './tunnel/gateway-handshake.js';
 import { checkVcenter } from './vsphere/vcenter-connect.js';
+import { VcenterService } from './vsphere/vcenter-service.js';
 import { TunnelClient } from './tunnel/tunnel-client.js';
 
 const USAGE = `pcg-gateway — the on-prem side of the PCG tunnel
@@ -58,6 +59,7 @@ async function run(args: string[]): Promise<void> {
   const store = new IdentityStore(config.stateDir);
   const identity = await store.load();
   let writing = Promise.resolve();
+  const vcenter = config.vcenter ? new VcenterService(config.vcenter, log) : undefined;
   const client = TunnelClient.prepare(identity, {
     backoff: { initialMs: config.backoff.initialMs, maxMs: config.backoff.maxMs, floorMs: 100 },
     connectTimeoutMs: config.connectTimeoutMs, proxy: proxyEnvFrom(process.env), version: AGENT,
@@ -69,15 +71,17 @@ async function run(args: string[]): Promise<void> {
       writing = writing.then(() => writeStatus(config.stateDir, status)).catch((err: unknown) => log.warn({ err }, 'cannot write status.json'));
     },
     saveClientCertificate: (pem) => store.saveClientCertificate(pem),
+    vcenter,
   }).start();
   log.info({ gatewayId: identity.gatewayId, relay: identity.relayUrl }, 'gateway starting');
   const stop = (): void => {
-    client.stop().then(() => writing).then(() => process.exit(0), exitWithError);
+    client.stop().then(() => writing).then(() => vcenter?.close()).then(() => process.exit(0), exitWithError);
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   await client.done;
   await writing;
+  await vcenter?.close();
   if (client.terminalError) throw client.terminalError;
 }
 

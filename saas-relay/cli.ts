@@ -16,7 +16,7 @@ const USAGE = `pcg-relay — the SaaS side of the PCG tunnel
                   [--tls-cert FILE --tls-key FILE] [--tls-host NAME]...
                   [--pairing-code-ttl 15m] [--heartbeat 15s] [--cert-lifetime 24h]
                   [--max-handshakes 1024] [--max-tls-handshakes 128] [--busy-retry-after 1s]
-                  [--max-frame-bytes 1048576]
+                  [--max-frame-bytes 1048576] [--inventory-timeout 30s]
   pcg-relay admin create-tenant --data-dir DIR --name NAME [--database-url URL]
 `;
 
@@ -26,7 +26,7 @@ async function serve(args: string[]): Promise<void> {
     'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-host': { type: 'string', multiple: true },
     'pairing-code-ttl': { type: 'string' }, heartbeat: { type: 'string' }, 'cert-lifetime': { type: 'string' },
     'max-handshakes': { type: 'string' }, 'busy-retry-after': { type: 'string' }, 'max-frame-bytes': { type: 'string' },
-    'max-tls-handshakes': { type: 'string' },
+    'max-tls-handshakes': { type: 'string' }, 'inventory-timeout': { type: 'string' },
   });
   const positiveInt = (name: string, value: string | undefined): number | undefined => {
     if (value === undefined) return undefined;
@@ -51,6 +51,7 @@ async function serve(args: string[]): Promise<void> {
     ...(flags['max-handshakes'] ? { maxConcurrentHandshakes: positiveInt('max-handshakes', flags['max-handshakes']) } : {}),
     ...(duration('busy-retry-after') !== undefined ? { busyRetryAfterMs: duration('busy-retry-after') } : {}),
     ...(flags['max-frame-bytes'] ? { maxFrameBytes: positiveInt('max-frame-bytes', flags['max-frame-bytes']) } : {}),
+    ...(duration('inventory-timeout') !== undefined ? { inventoryTimeoutMs: duration('inventory-timeout') } : {}),
     ...(flags['max-tls-handshakes'] ? { maxConcurrentTlsHandshakes: positiveInt('max-tls-handshakes', flags['max-tls-handshakes']) } : {}),
   });
   const stop = (): void => {

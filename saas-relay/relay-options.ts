@@ -35,6 +35,8 @@ export interface RelayOptions {
   handshakeTimeoutMs?: number;
   /** @default 250 */
   eventPollMs?: number;
+  /** How long an inventory request through the tunnel may take. @default 30_000 */
+  inventoryTimeoutMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -78,6 +80,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     maxFrameBytes: options.maxFrameBytes ?? 1_048_576,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     eventPollMs: options.eventPollMs ?? 250,
+    inventoryTimeoutMs: options.inventoryTimeoutMs ?? 30_000,
     clock: options.clock ?? systemClock,
     logger: options.logger,
   });

@@ -56,7 +56,7 @@ export class Relay {
         tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.ca.certPem },
         logger: log,
         tenancy,
-        gateways: { gateways, codes, hub, clock, caPin: pki.caPin, offlineAfterMs: 3 * options.heartbeatSeconds * 1000 + 2000 },
+        gateways: { gateways, codes, hub, clock, caPin: pki.caPin, offlineAfterMs: 3 * options.heartbeatSeconds * 1000 + 2000, inventoryTimeoutMs: options.inventoryTimeoutMs },
       });
       const tunnelHub = hub;
       app.server.on('upgrade', (req, socket, head) => tunnelHub.handleUpgrade(req, socket, head));

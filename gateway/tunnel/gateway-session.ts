@@ -9,12 +9,16 @@ import type { FrameOpener, FrameSealer } from '../../proto/frame-sealer.js';
 import type { KeyPair } from '../../proto/keys.js';
 import { RELAY_FRAME_TYPES, type Frame, type WelcomeFrame } from '../../proto/schemas/index.js';
 import type { QueuedMessage } from './message-queue.js';
+import type { VcenterPort } from '../vsphere/vcenter-service.js';
 
 /** What a session reports to its owner: a narrow port, faked in unit tests. */
 export interface SessionEvents {
   heartbeatAcked(at: number): void;
   certificateRenewed(certPem: string, expiresAt: number): Promise<void>;
 }
+
+/** vCenter behind this gateway, when one is configured (see vsphere/vcenter-service.ts). */
+export type SessionVcenter = VcenterPort | undefined;
 
 export interface SessionEnd {
   readonly closeCode: number;
@@ -55,6 +59,7 @@ export class GatewaySession {
     private readonly events: SessionEvents,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly vcenter: SessionVcenter = undefined,
   ) {
     this.#lastFrameAt = clock.now();
     this.#certNotBefore = options.certWindow.notBefore;
@@ -69,6 +74,28 @@ export class GatewaySession {
     for (const message of pending) this.#onMessage(message);
     this.#timer = setInterval(() => this.#tick(), welcome.heartbeat_s * 1000);
     this.#tick();
+    if (vcenter) this.#reportVcenter(vcenter);
+  }
+
+  /** Tells the relay which vCenter this gateway serves; never the password. */
+  #reportVcenter(vcenter: VcenterPort): void {
+    vcenter.info()
+      .then((info) => this.send({ type: 'vcenter.info', ...info }))
+      .catch((err: unknown) => this.log.warn({ code: err instanceof PcgError ? err.code : undefined, detail: err instanceof Error ? err.message : String(err) }, 'cannot report vCenter metadata'));
+  }
+
+  #answerInventory(id: number, kind: string, datacenter: string | undefined): void {
+    if (!this.vcenter) {
+      const error = new PcgError('PCG_ERR_VCENTER_NOT_CONFIGURED');
+      this.send({ type: 'inventory.response', id, error: { code: error.code, message: error.message } });
+      return;
+    }
+    this.vcenter.inventory(kind, datacenter)
+      .then((items) => this.send({ type: 'inventory.response', id, items }))
+      .catch((err: unknown) => {
+        const error = err instanceof PcgError ? err : new PcgError('PCG_ERR_VCENTER_FAULT', String(err));
+        this.send({ type: 'inventory.response', id, error: { code: error.code, message: error.message.slice(0, 2048) } });
+      });
   }
 
   get certExpiresAt(): number {
@@ -132,6 +159,9 @@ export class GatewaySession {
         return;
       case 'echo':
         this.send({ type: 'echo.reply', id: frame.id, data: frame.data });
+        return;
+      case 'inventory.request':
+        this.#answerInventory(frame.id, frame.kind, frame.datacenter);
         return;
       case 'cert.renewed': {
         const cert = new X509Certificate(frame.cert);

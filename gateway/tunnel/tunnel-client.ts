@@ -6,6 +6,7 @@ import type { GatewayIdentity } from '../identity/identity-store.js';
 import type { ProxyEnv } from '../net/proxy-for-url.js';
 import type { StatusRecord, TunnelState } from '../status/status-file.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import type { VcenterPort } from '../vsphere/vcenter-service.js';
 import { openSession, pinnedRelayKey, type PinnedRelayKey } from './gateway-handshake.js';
 import { GatewaySession } from './gateway-session.js';
 import { connectToRelay, relayTlsContext, type RelayTrust } from './relay-connector.js';
@@ -26,6 +27,8 @@ export interface TunnelClientPorts {
   readonly log: Logger;
   reportStatus(status: StatusRecord): void;
   saveClientCertificate(pem: string): Promise<void>;
+  /** The vCenter this gateway serves, when configured. */
+  readonly vcenter?: VcenterPort | undefined;
 }
 
 /** Errors after which retrying cannot help: the operator must act. */
@@ -212,7 +215,7 @@ export class TunnelClient {
         this.#identity = { ...this.#identity, clientCertPem: pem };
         this.#useCertificate(pem);
       },
-    }, this.ports.clock, this.ports.log);
+    }, this.ports.clock, this.ports.log, this.ports.vcenter);
     this.#session = session;
     this.#backoff.reset();
     this.#lastError = null;

@@ -73,6 +73,42 @@ export const EchoReplyFrame = Type.Object({
   data: Type.String({ maxLength: 65536 }),
 }, { additionalProperties: false });
 
+export const VcenterInfoFrame = Type.Object({
+  type: Type.Literal('vcenter.info'),
+  host: Type.String({ maxLength: 512 }),
+  thumbprint: Type.Union([Type.String({ pattern: '^([0-9A-F]{2}:){31}[0-9A-F]{2}$' }), Type.Null()]),
+  version: Type.String({ maxLength: 64 }),
+  datacenters: Type.Array(Type.String({ maxLength: 256 }), { maxItems: 1000 }),
+}, { additionalProperties: false });
+
+export const InventoryRequestFrame = Type.Object({
+  type: Type.Literal('inventory.request'),
+  id: Type.Integer({ minimum: 0 }),
+  kind: Type.String({ pattern: '^(datacenter|folder|cluster|host|resourcepool|datastore|network|template)$' }),
+  datacenter: Type.Optional(Type.String({ maxLength: 256 })),
+}, { additionalProperties: false });
+
+export const InventoryItemSchema = Type.Object({
+  kind: Type.String({ maxLength: 32 }),
+  id: Type.String({ maxLength: 128 }),
+  name: Type.String({ maxLength: 512 }),
+  path: Type.String({ maxLength: 4096 }),
+  datacenter: Type.Union([Type.String({ maxLength: 256 }), Type.Null()]),
+  capacity: Type.Optional(Type.Number({ minimum: 0 })),
+  freeSpace: Type.Optional(Type.Number({ minimum: 0 })),
+  networkType: Type.Optional(Type.Union([Type.Literal('standard'), Type.Literal('distributed')])),
+}, { additionalProperties: false });
+
+export const InventoryResponseFrame = Type.Object({
+  type: Type.Literal('inventory.response'),
+  id: Type.Integer({ minimum: 0 }),
+  items: Type.Optional(Type.Array(InventoryItemSchema, { maxItems: 100_000 })),
+  error: Type.Optional(Type.Object({ code: Type.String({ pattern: '^PCG_ERR_[A-Z_]+$' }), message: Type.String({ maxLength: 2048 }) }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+export type VcenterInfoFrame = Static<typeof VcenterInfoFrame>;
+export type InventoryRequestFrame = Static<typeof InventoryRequestFrame>;
+export type InventoryResponseFrame = Static<typeof InventoryResponseFrame>;
 export type WelcomeFrame = Static<typeof WelcomeFrame>;
 export type PairedFrame = Static<typeof PairedFrame>;
 export type HeartbeatFrame = Static<typeof HeartbeatFrame>;
@@ -94,6 +130,9 @@ export const FRAME_SCHEMAS = {
   'cert.renewed': CertRenewedFrame,
   'echo': EchoFrame,
   'echo.reply': EchoReplyFrame,
+  'vcenter.info': VcenterInfoFrame,
+  'inventory.request': InventoryRequestFrame,
+  'inventory.response': InventoryResponseFrame,
 } as const satisfies Record<string, TSchema>;
 
 export type FrameType = keyof typeof FRAME_SCHEMAS;
@@ -101,6 +140,6 @@ export type Frame = { [K in FrameType]: Static<(typeof FRAME_SCHEMAS)[K]> }[Fram
 export type FrameOf<K extends FrameType> = Extract<Frame, { type: K }>;
 
 /** Frames a gateway may send after welcome; the relay answers others with an error frame. */
-export const GATEWAY_FRAME_TYPES: readonly FrameType[] = ['heartbeat', 'error', 'cert.renew', 'echo.reply'];
+export const GATEWAY_FRAME_TYPES: readonly FrameType[] = ['heartbeat', 'error', 'cert.renew', 'echo.reply', 'vcenter.info', 'inventory.response'];
 /** Frames a relay may send after welcome. */
-export const RELAY_FRAME_TYPES: readonly FrameType[] = ['heartbeat.ack', 'error', 'cert.renewed', 'echo'];
+export const RELAY_FRAME_TYPES: readonly FrameType[] = ['heartbeat.ack', 'error', 'cert.renewed', 'echo', 'inventory.request'];

@@ -55,5 +55,18 @@ export const CloudAccount = Type.Object({
   createdAt: Time,
 });
 
+export const InventoryQuery = Type.Object({
+  kind: Type.Union(['datacenter', 'folder', 'cluster', 'resourcepool', 'datastore', 'network', 'template', 'host'].map((k) => Type.Literal(k))),
+  datacenter: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+}, { additionalProperties: false });
+export const InventoryResult = Type.Object({
+  cloudAccountId: Type.String(),
+  kind: Type.String(),
+  items: Type.Array(Type.Object({
+    kind: Type.String(), id: Type.String(), name: Type.String(), path: Type.String(), datacenter: Type.Union([Type.String(), Type.Null()]),
+    capacity: Type.Optional(Type.Number()), freeSpace: Type.Optional(Type.Number()), networkType: Type.Optional(Type.String()),
+  })),
+});
+
 export type CreateUser = Static<typeof CreateUser>;
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

@@ -22,6 +22,8 @@ export interface GatewayRouteDeps {
   readonly caPin: string;
   /** A gateway not heard from for this long is offline. */
   readonly offlineAfterMs: number;
+  /** How long the relay waits for a gateway's inventory answer. */
+  readonly inventoryTimeoutMs: number;
 }
 
 /** Gateways (create, pairing codes, status, revoke) and the gateway cloud accounts. */
@@ -72,6 +74,19 @@ export function gatewayRoutes(app: App, deps: GatewayRouteDeps): void {
 
   app.get('/v1/cloudaccounts', { schema: { tags: ['cloud accounts'], response: { 200: Type.Array(S.CloudAccount), ...errors } } }, async (req) =>
     (await deps.gateways.listCloudAccounts(req.principal.tenantId)).map(accountOut));
+
+  app.get('/v1/cloudaccounts/:id/inventory', {
+    schema: {
+      tags: ['cloud accounts'], params: S.IdParam, querystring: S.InventoryQuery,
+      response: { 200: S.InventoryResult, ...errors, 503: S.ErrorBody, 504: S.ErrorBody },
+    },
+  }, async (req) => {
+    const account = await deps.gateways.getCloudAccount(req.principal.tenantId, req.params.id);
+    const session = deps.hub.session(account.gateway_id);
+    if (!session) throw new PcgError('PCG_ERR_GATEWAY_OFFLINE', `gateway ${account.gateway_id} of cloud account ${account.id} is not connected`);
+    const items = await session.requestInventory(req.query.kind, req.query.datacenter, deps.inventoryTimeoutMs);
+    return { cloudAccountId: account.id, kind: req.query.kind, items };
+  });
 
   app.get('/v1/cloudaccounts/:id', { schema: { tags: ['cloud accounts'], params: S.IdParam, response: { 200: S.CloudAccount, ...errors } } }, async (req) =>
     accountOut(await deps.gateways.getCloudAccount(req.principal.tenantId, req.params.id)));

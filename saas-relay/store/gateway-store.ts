@@ -119,6 +119,12 @@ export class GatewayStore {
     return { ...gateway, revoked_at: now, disconnected_at: now };
   }
 
+  /** vCenter metadata reported by the gateway over its tunnel: host, thumbprint, version, datacenters. */
+  async recordVcenterInfo(gatewayId: string, info: { host: string; thumbprint: string | null; version: string; datacenters: string[] }): Promise<void> {
+    const metadata = JSON.stringify({ vcenter: { ...info, reportedAt: new Date(this.clock.now()).toISOString() } });
+    await this.db.updateTable('cloud_accounts').set({ metadata }).where('gateway_id', '=', gatewayId).execute();
+  }
+
   listCloudAccounts(tenantId: string): Promise<CloudAccountTable[]> {
     return this.db.selectFrom('cloud_accounts').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute();
   }

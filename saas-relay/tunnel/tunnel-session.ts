@@ -6,7 +6,9 @@ import { PcgError, isErrorCode, type ErrorCode } from '../../proto/errors.js';
 import { decodeFrame, encodeFrame } from '../../proto/frame-codec.js';
 import { FrameOpener, FrameSealer } from '../../proto/frame-sealer.js';
 import { rawPublicKey } from '../../proto/keys.js';
-import { GATEWAY_FRAME_TYPES, type Frame } from '../../proto/schemas/frames.js';
+import { GATEWAY_FRAME_TYPES, type Frame, type InventoryResponseFrame } from '../../proto/schemas/frames.js';
+
+export type InventoryItem = NonNullable<InventoryResponseFrame['items']>[number];
 import type { GatewayStore } from '../store/gateway-store.js';
 import type { CertificateAuthority } from '../tls/certificate-authority.js';
 
@@ -33,6 +35,8 @@ export class TunnelSession {
   lastFrameAt: number;
   readonly #pendingEchoes = new Map<number, (data: string) => void>();
   #nextEchoId = 0;
+  readonly #pendingInventory = new Map<number, { resolve: (items: InventoryItem[]) => void; reject: (err: PcgError) => void; timer: NodeJS.Timeout }>();
+  #nextInventoryId = 0;
 
   constructor(
     readonly gatewayId: string,
@@ -49,6 +53,11 @@ export class TunnelSession {
     ws.once('close', () => {
       this.state = 'closed';
       this.#pendingEchoes.clear();
+      for (const pending of this.#pendingInventory.values()) {
+        clearTimeout(pending.timer);
+        pending.reject(new PcgError('PCG_ERR_GATEWAY_OFFLINE', `the tunnel of gateway ${this.gatewayId} closed before it answered`));
+      }
+      this.#pendingInventory.clear();
       services.onClosed(this);
     });
   }
@@ -78,6 +87,19 @@ export class TunnelSession {
     return new Promise((resolve) => {
       this.#pendingEchoes.set(id, resolve);
       this.send({ type: 'echo', id, data });
+    });
+  }
+
+  /** Live inventory from the gateway's vCenter; rejects with PCG_ERR_GATEWAY_TIMEOUT after `timeoutMs`. */
+  requestInventory(kind: string, datacenter: string | undefined, timeoutMs: number): Promise<InventoryItem[]> {
+    const id = this.#nextInventoryId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pendingInventory.delete(id);
+        reject(new PcgError('PCG_ERR_GATEWAY_TIMEOUT', `gateway ${this.gatewayId} did not answer the inventory request within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pendingInventory.set(id, { resolve, reject, timer });
+      this.send({ type: 'inventory.request', id, kind, ...(datacenter ? { datacenter } : {}) });
     });
   }
 
@@ -136,6 +158,19 @@ export class TunnelSession {
         const resolve = this.#pendingEchoes.get(frame.id);
         this.#pendingEchoes.delete(frame.id);
         resolve?.(frame.data);
+        return;
+      }
+      case 'vcenter.info':
+        await this.services.gateways.recordVcenterInfo(this.gatewayId, { host: frame.host, thumbprint: frame.thumbprint, version: frame.version, datacenters: frame.datacenters });
+        this.services.log.info({ gatewayId: this.gatewayId, vcenter: frame.host, version: frame.version }, 'vCenter metadata recorded');
+        return;
+      case 'inventory.response': {
+        const pending = this.#pendingInventory.get(frame.id);
+        if (!pending) return;
+        this.#pendingInventory.delete(frame.id);
+        clearTimeout(pending.timer);
+        if (frame.error) pending.reject(PcgError.fromRemote(isErrorCode(frame.error.code) ? frame.error.code : 'PCG_ERR_VCENTER_FAULT', frame.error.message));
+        else pending.resolve(frame.items ?? []);
         return;
       }
       case 'error':

@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import type { VcenterConfig } from '../config/gateway-config.js';
+import { readInventory, type InventoryItem } from './inventory.js';
+import { normalizeThumbprint } from './tls-pinning.js';
+import { connectVcenter } from './vcenter-connect.js';
+import type { VimSession } from './vim-session.js';
+
+export interface VcenterInfo {
+  readonly host: string;
+  readonly thumbprint: string | null;
+  readonly version: string;
+  readonly datacenters: string[];
+}
+
+/** What the tunnel asks of vCenter: a narrow port, so the session is testable without one. */
+export interface VcenterPort {
+  info(): Promise<VcenterInfo>;
+  inventory(kind: string, datacenter: string | undefined): Promise<InventoryItem[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * The gateway's one vCenter connection: logged in on first use, checked (currentSession) before
+ * each reuse, closed with the gateway. Concurrent callers share one login in flight.
+ */
+export class VcenterService implements VcenterPort {
+  #session: Promise<VimSession> | undefined;
+
+  constructor(private readonly config: VcenterConfig, private readonly log: Logger) {}
+
+  async #use(): Promise<VimSession> {
+    if (this.#session) {
+      const session = await this.#session.catch(() => undefined);
+      if (session && session.state === 'open') {
+        await session.ensureSession();
+        return session;
+      }
+    }
+    this.#session = connectVcenter(this.config);
+    this.#session.catch(() => {
+      this.#session = undefined;
+    });
+    const session = await this.#session;
+    this.log.info({ vcenter: this.config.host, version: session.content.about.version }, 'vCenter session opened');
+    return session;
+  }
+
+  async info(): Promise<VcenterInfo> {
+    const session = await this.#use();
+    const inventory = await readInventory(session);
+    return {
+      host: this.config.host,
+      thumbprint: this.config.thumbprint ? normalizeThumbprint(this.config.thumbprint) : null,
+      version: session.content.about.version,
+      datacenters: inventory.items.filter((i) => i.kind === 'datacenter').map((i) => i.name),
+    };
+  }
+
+  async inventory(kind: string, datacenter: string | undefined): Promise<InventoryItem[]> {
+    const { items } = await readInventory(await this.#use());
+    return items.filter((i) => i.kind === kind && (datacenter === undefined || i.datacenter === datacenter));
+  }
+
+  async close(): Promise<void> {
+    const session = await this.#session?.catch(() => undefined);
+    this.#session = undefined;
+    await session?.close();
+  }
+}
