@@ -4,20 +4,26 @@
  * with code and CA pin; the tunnel up; status from both sides. Set PCG_DEMO_KEEP=1 to leave both
  * running (Ctrl-C stops them).
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../support/api-client.js';
 import { GATEWAY_CLI, runCli } from '../support/child.js';
 import { createGateway, pairCli, runGateway } from '../support/gateway-fixture.js';
 import { RelayProcess } from '../support/relay-fixture.js';
 import { tempDir } from '../support/temp-dir.js';
+import { Vcsim } from '../support/vcsim-fixture.js';
 import { waitFor } from '../support/wait-for.js';
 
-const step = (n: number, text: string): void => void process.stdout.write(`\n[${n}/6] ${text}\n`);
+const step = (n: number, text: string): void => void process.stdout.write(`\n[${n}/7] ${text}\n`);
 const show = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value, null, 2).replace(/^/gm, '      ')}\n`);
 
 async function main(): Promise<void> {
   const dir = tempDir('demo');
-  step(1, 'starting pcg-relay (embedded default: SQLite, self-signed CA)');
+  step(1, 'starting vcsim (govmomi simulator, own certificate, one user) and pcg-relay (SQLite, self-signed CA)');
+  const vcsim = await Vcsim.start({ dc: 1, cluster: 2, clusterHost: 3, vm: 4, ds: 2, pg: 2, template: 2 });
+  const passwordFile = join(dir.path, 'vcenter-password');
+  writeFileSync(passwordFile, vcsim.password, { mode: 0o600 });
+  process.stdout.write(`      vcsim ${vcsim.url} thumbprint ${vcsim.thumbprint.slice(0, 23)}…\n`);
   const relay = await RelayProcess.start({ dataDir: join(dir.path, 'relay'), args: ['--heartbeat', '2s'] });
   process.stdout.write(`      relay ${relay.url}\n      CA pin ${relay.caPin}\n`);
   const tenant = await relay.createTenant('demo-tenant');
@@ -34,8 +40,8 @@ async function main(): Promise<void> {
   if (paired.code !== 0) throw new Error(paired.stderr);
   show(JSON.parse(paired.stdout));
 
-  step(4, 'pcg-gateway run: outbound tunnel, sealed frames, heartbeats');
-  const gateway = runGateway(stateDir);
+  step(4, 'pcg-gateway run --vcenter-…: outbound tunnel, sealed frames, heartbeats, vCenter connection');
+  const gateway = runGateway(stateDir, ['--vcenter-host', vcsim.host, '--vcenter-user', vcsim.user, '--vcenter-password-file', passwordFile, '--vcenter-thumbprint', vcsim.thumbprint]);
   await waitFor('gateway online', async () => (await api.get<{ status: string }>(`/v1/gateways/${gw.id}`)).body.status === 'online', 20_000);
   await waitFor('first heartbeat', async () => (await api.get<{ lastHeartbeatAt: string | null }>(`/v1/gateways/${gw.id}`)).body.lastHeartbeatAt, 20_000);
 
@@ -44,7 +50,17 @@ async function main(): Promise<void> {
   show((await api.get('/v1/cloudaccounts')).body);
   process.stdout.write((await runCli(GATEWAY_CLI, ['status', '--state-dir', stateDir])).stdout.replace(/^/gm, '      '));
 
-  step(6, 'where to look');
+  step(6, 'live inventory through the tunnel: GET /v1/cloudaccounts/:id/inventory?kind=…');
+  const [account] = (await waitFor('vCenter metadata on the cloud account', async () => {
+    const accounts = (await api.get<Array<{ id: string; metadata: { vcenter: unknown } }>>('/v1/cloudaccounts')).body;
+    return accounts[0]?.metadata.vcenter ? accounts : undefined;
+  }, 20_000));
+  for (const kind of ['datacenter', 'cluster', 'host', 'resourcepool', 'datastore', 'network', 'template', 'folder']) {
+    const res = await api.get<{ items: Array<{ name: string; path: string }> }>(`/v1/cloudaccounts/${account!.id}/inventory?kind=${kind}`);
+    process.stdout.write(`      ${kind.padEnd(13)} ${String(res.body.items.length).padStart(3)}  ${res.body.items.slice(0, 3).map((i) => i.path).join(', ')}${res.body.items.length > 3 ? ', …' : ''}\n`);
+  }
+
+  step(7, 'where to look');
   process.stdout.write([
     `      relay data dir:    ${relay.dataDir} (relay.db, ca.crt, keys 0600)`,
     `      gateway state dir: ${stateDir} (identity.json, sign.key, client.crt, status.json)`,
@@ -52,7 +68,8 @@ async function main(): Promise<void> {
     process.env.PCG_DEMO_KEEP === '1'
       ? `      try it:            curl --cacert ${relay.dataDir}/ca.crt -H 'authorization: Bearer ${tenant.apiKey}' ${relay.url}/v1/gateways`
       : '      (both dirs are removed at the end; run with PCG_DEMO_KEEP=1 to keep everything running)',
-    '      cluster create/delete jobs arrive with the jobs issue; this demo shows pairing and the tunnel.',
+    '      the vCenter password stays on the gateway: the relay keeps host, thumbprint, version and datacenters only.',
+    '      cluster create/delete jobs arrive with the jobs issue; this demo shows pairing, the tunnel and inventory.',
     '',
   ].join('\n'));
   if (process.env.PCG_DEMO_KEEP === '1') {
@@ -61,6 +78,7 @@ async function main(): Promise<void> {
   }
   await gateway.stop();
   await relay.stop();
+  await vcsim.stop();
   dir.remove();
   process.stdout.write('\ndemo finished: relay and gateway stopped, temp dirs removed.\n');
 }
