@@ -18,6 +18,8 @@ export class Vcsim {
     private readonly child: Child, readonly url: string, readonly thumbprint: string, readonly user: string, readonly password: string,
     /** Object counts from the simulator's own registry. */
     readonly counts: Record<string, number>,
+    /** Its self-signed certificate (PEM), for tests that trust it as a CA file. */
+    readonly certificate: string,
   ) {}
 
   static async start(model: VcsimModel = {}, password = 'Vcsim-Pa55!'): Promise<Vcsim> {
@@ -27,9 +29,9 @@ export class Vcsim {
     const ready = await waitFor('vcsim ready', () => {
       if (child.exitCode !== null) throw new Error(`vcsim exited: ${child.stderr}`);
       const line = child.stdout.split('\n').find((l) => l.startsWith('{'));
-      return line ? (JSON.parse(line) as { url: string; thumbprint: string; user: string; counts: Record<string, number> }) : undefined;
+      return line ? (JSON.parse(line) as { url: string; thumbprint: string; user: string; counts: Record<string, number>; certificate: string }) : undefined;
     }, 60_000);
-    return new Vcsim(child, ready.url, ready.thumbprint, ready.user, password, ready.counts);
+    return new Vcsim(child, ready.url, ready.thumbprint, ready.user, password, ready.counts, ready.certificate);
   }
 
   /** host:port, as an admin would type it. */

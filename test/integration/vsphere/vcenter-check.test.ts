@@ -33,6 +33,17 @@ describe('pcg-gateway vcenter check (against vcsim)', function () {
     });
   });
 
+  it('trusts a CA file instead of a thumbprint, and refuses an untrusted certificate without one', async () => {
+    const caFile = join(dir.path, 'vcsim-ca.pem');
+    writeFileSync(caFile, vcsim.certificate);
+    const base = ['vcenter', 'check', '--json', '--vcenter-host', vcsim.host, '--vcenter-user', vcsim.user, '--vcenter-password-file', passwordFile];
+    const trusted = await runCli(GATEWAY_CLI, [...base, '--vcenter-ca-file', caFile]);
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.equal((JSON.parse(trusted.stdout) as { ok: boolean }).ok, true);
+    const untrusted = await runCli(GATEWAY_CLI, base);
+    assert.equal((JSON.parse(untrusted.stdout) as { code: string }).code, 'PCG_ERR_VCENTER_TLS');
+  });
+
   it('a thumbprint mismatch names expected and actual', async () => {
     const wrong = `${'00:'.repeat(31)}00`;
     const out = await runCli(GATEWAY_CLI, args({ thumbprint: wrong }));

@@ -92,3 +92,34 @@ describe('vSphere VM operations against vcsim', function () {
     assert.equal(err.faultType, 'DuplicateName');
   });
 });
+
+describe('vSphere task waits', function () {
+  this.timeout(60_000);
+  it('a cancelled wait stops at once and destroys its own property collector', async () => {
+    const { waitForTask } = await import('../../../gateway/vsphere/task-waiter.js');
+    const vcsim = await Vcsim.start({ vm: 1, template: 0 });
+    const session = await VimSession.login({ host: vcsim.host, user: vcsim.user, password: new Secret(vcsim.password), trust: { thumbprint: vcsim.thumbprint } });
+    try {
+      const methods: string[] = [];
+      const original = session.soap.invoke.bind(session.soap);
+      session.soap.invoke = (method, args) => {
+        methods.push(method);
+        return original(method, args);
+      };
+      const vm = (await readInventory(session)).items.find((i) => i.kind === 'vm')!;
+      const started = await session.call('PowerOnVM_Task', `<_this type="VirtualMachine">${vm.id}</_this>`);
+      const task = { type: 'Task', value: text((started.returnval as Record<string, unknown>)['#text']) };
+      const controller = new AbortController();
+      controller.abort();
+      methods.length = 0;
+      const err = await waitForTask(session, task, { signal: controller.signal }).then(() => undefined, (e: unknown) => e);
+      assert.match(String((err as Error).message), /^waiting for task-\d+ was cancelled/);
+      assert.deepEqual(methods, ['CreatePropertyCollector', 'CreateFilter', 'DestroyPropertyCollector']);
+      const late = await waitForTask(session, task, { timeoutMs: 0 }).then(() => undefined, (e: unknown) => e);
+      assert.match(String((late as Error).message), /did not finish in time/);
+    } finally {
+      await session.close();
+      await vcsim.stop();
+    }
+  });
+});
