@@ -1,6 +1,6 @@
 import { el, moRef, raw, type MoRef } from './soap-xml.js';
 import { waitForTask, type TaskResult, type WaitOptions } from './task-waiter.js';
-import { cloneSpecXml, configSpecXml, type CloneSpec, type ConfigSpec } from './vm-specs.js';
+import { cloneSpecXml, configSpecXml, customizationSpecXml, type CloneSpec, type ConfigSpec, type LinuxCustomization } from './vm-specs.js';
 import type { VimSession } from './vim-session.js';
 
 /** The vSphere operations the job runner needs, each waiting for its task where there is one. */
@@ -26,6 +26,11 @@ export class VmOperations {
 
   reconfigureVm(vm: MoRef, spec: ConfigSpec, wait?: WaitOptions): Promise<TaskResult> {
     return this.#task('ReconfigVM_Task', el('_this', vm) + raw('spec', configSpecXml(spec)), wait);
+  }
+
+  /** Static IPs and host name, applied by VMware tools at the next power-on (the VM must be off). */
+  customizeVm(vm: MoRef, spec: LinuxCustomization, wait?: WaitOptions): Promise<TaskResult> {
+    return this.#task('CustomizeVM_Task', el('_this', vm) + raw('spec', customizationSpecXml(spec)), wait);
   }
 
   powerOn(vm: MoRef, wait?: WaitOptions): Promise<TaskResult> {

@@ -42,3 +42,21 @@ export interface CloneSpec {
 export function cloneSpecXml(spec: CloneSpec): string {
   return raw('location', relocateSpecXml(spec.location)) + el('template', false) + raw('config', configSpecXml(spec.config)) + el('powerOn', spec.powerOn ?? false);
 }
+
+/** Static guest networking for a Linux clone (CustomizeVM_Task), one entry per NIC in device order. */
+export interface LinuxCustomization {
+  readonly hostName: string;
+  readonly domain: string;
+  readonly nics: ReadonlyArray<{ readonly ip: string; readonly subnetMask: string; readonly gateways?: readonly string[] }>;
+  readonly dnsServers?: readonly string[];
+  readonly dnsSuffixes?: readonly string[];
+}
+
+/** CustomizationSpec: identity (LinuxPrep), globalIPSettings, nicSettingMap — polymorphic parts typed. */
+export function customizationSpecXml(c: LinuxCustomization): string {
+  const identity = raw('identity', raw('hostName', el('name', c.hostName), 'CustomizationFixedName') + el('domain', c.domain) + el('hwClockUTC', true), 'CustomizationLinuxPrep');
+  const global = raw('globalIPSettings', (c.dnsSuffixes ?? []).map((d) => el('dnsSuffixList', d)).join('') + (c.dnsServers ?? []).map((d) => el('dnsServerList', d)).join(''));
+  const nics = c.nics.map((nic) => raw('nicSettingMap', raw('adapter',
+    raw('ip', el('ipAddress', nic.ip), 'CustomizationFixedIp') + el('subnetMask', nic.subnetMask) + (nic.gateways ?? []).map((g) => el('gateway', g)).join('')))).join('');
+  return identity + global + nics;
+}

@@ -65,6 +65,23 @@ describe('vSphere VM operations against vcsim', function () {
     assert.equal(await ops.findByInstanceUuid(instanceUuid), undefined);
   });
 
+  it('CustomizeVM_Task gives a clone its static IP and host name at power-on', async () => {
+    const template = inventory.items.find((i) => i.kind === 'template')!;
+    const vmFolder = inventory.items.find((i) => i.kind === 'folder' && i.datacenter === template.datacenter)!;
+    const pool = inventory.items.find((i) => i.kind === 'resourcepool' && i.datacenter === template.datacenter)!;
+    const vm = await ops.cloneVm(ref('VirtualMachine', template.id), ref('Folder', vmFolder.id), 'node-static', {
+      location: { pool: ref('ResourcePool', pool.id) }, config: { instanceUuid: randomUUID() },
+    });
+    // 192.0.2.0/24 is TEST-NET-1: data for the simulated guest, never an address anything dials.
+    await ops.customizeVm(vm, { hostName: 'node-static', domain: 'cluster.local', nics: [{ ip: '192.0.2.10', subnetMask: '255.255.255.0', gateways: ['192.0.2.1'] }], dnsServers: ['192.0.2.53'] });
+    await ops.powerOn(vm);
+    const [guest] = await retrieveProperties(session, [{ type: 'VirtualMachine', paths: ['guest.ipAddress', 'guest.hostName'] }], singleObjectSpec(vm));
+    assert.equal(text(guest!.props['guest.ipAddress']), '192.0.2.10');
+    assert.equal(text(guest!.props['guest.hostName']), 'node-static');
+    await ops.powerOff(vm);
+    await ops.destroy(vm);
+  });
+
   it('a failed task carries its vim fault: powering off a VM that is off', async () => {
     const vm = inventory.items.find((i) => i.kind === 'vm')!;
     const err = await ops.powerOff(ref('VirtualMachine', vm.id)).then(() => undefined, (e: unknown) => e);
