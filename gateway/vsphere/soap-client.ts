@@ -1,6 +1,6 @@
 import { request, type Agent } from 'undici';
 import { PcgError } from '../../proto/errors.js';
-import { child, envelope, parseXml, text, xsiType } from './soap-xml.js';
+import { child, envelope, parseXml, text } from './soap-xml.js';
 import { VimFault } from './vim-fault.js';
 
 export interface SoapClientOptions {
@@ -71,7 +71,7 @@ export class SoapClient {
     const body = child(child(doc, 'Envelope'), 'Body') as Record<string, unknown> | undefined;
     if (!body) throw new PcgError('PCG_ERR_VCENTER_FAULT', `${method}: HTTP ${res.status} without a SOAP body`);
     const fault = child(body, 'Fault');
-    if (fault) throw decodeFault(method, fault as Record<string, unknown>);
+    if (fault) throw VimFault.fromSoapFault(method, fault as Record<string, unknown>);
     const response = child(body, `${method}Response`);
     if (response === undefined) throw new PcgError('PCG_ERR_VCENTER_FAULT', `${method}: no ${method}Response in the reply`);
     return (typeof response === 'object' && response !== null ? response : {}) as Record<string, unknown>;
@@ -93,14 +93,4 @@ export class SoapClient {
       throw new PcgError(/CERT|SELF_SIGNED|UNABLE_TO/.test(String(code)) ? 'PCG_ERR_VCENTER_TLS' : 'PCG_ERR_VCENTER_UNREACHABLE', `${what} (${code})`, { cause: err });
     }
   }
-}
-
-function decodeFault(method: string, fault: Record<string, unknown>): VimFault {
-  const message = text(fault.faultstring);
-  const detail = (fault.detail ?? {}) as Record<string, unknown>;
-  const [element, content] = Object.entries(detail)[0] ?? ['', {}];
-  const node = (typeof content === 'object' && content !== null ? content : {}) as Record<string, unknown>;
-  const type = xsiType(node) ?? (element.replace(/^.*:/, '').replace(/Fault$/, '') || 'SystemError');
-  const fields = Object.fromEntries(Object.entries(node).filter(([k]) => !k.startsWith('@_')).map(([k, v]) => [k, typeof v === 'object' ? v : text(v)]));
-  return new VimFault(type, message, fields, method);
 }

@@ -26,7 +26,8 @@ export interface VcenterPort {
 export class VcenterService implements VcenterPort {
   #session: Promise<VimSession> | undefined;
 
-  constructor(private readonly config: VcenterConfig, private readonly log: Logger) {}
+  /** @param keepaliveMs how often an idle session is checked and renewed (default 5 min). */
+  constructor(private readonly config: VcenterConfig, private readonly log: Logger, private readonly keepaliveMs = 300_000) {}
 
   async #use(): Promise<VimSession> {
     if (this.#session) {
@@ -41,6 +42,7 @@ export class VcenterService implements VcenterPort {
       this.#session = undefined;
     });
     const session = await this.#session;
+    session.startKeepalive(this.keepaliveMs, (err) => this.log.warn({ detail: err instanceof Error ? err.message : String(err) }, 'vCenter keepalive failed'));
     this.log.info({ vcenter: this.config.host, version: session.content.about.version }, 'vCenter session opened');
     return session;
   }

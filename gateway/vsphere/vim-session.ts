@@ -41,6 +41,7 @@ export class VimSession {
   state: SessionState = 'open';
   /** Login requests sent, for tests that must see exactly one attempt. */
   logins = 0;
+  #keepalive: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly soap: SoapClient,
@@ -104,6 +105,22 @@ export class VimSession {
     return true;
   }
 
+  /**
+   * Keeps the session from idling out (vCenter ends idle sessions after ~30 min): every
+   * `intervalMs` it checks currentSession and logs in again if the session is gone.
+   */
+  startKeepalive(intervalMs: number, onError: (err: unknown) => void): void {
+    clearInterval(this.#keepalive);
+    let running = false;
+    this.#keepalive = setInterval(() => {
+      if (running || this.state !== 'open') return;
+      running = true;
+      this.ensureSession().catch(onError).finally(() => {
+        running = false;
+      });
+    }, intervalMs).unref();
+  }
+
   /** vCenter's clock, a cheap authenticated call. */
   async currentTime(): Promise<Date> {
     const res = await this.call('CurrentTime', el('_this', SERVICE_INSTANCE));
@@ -114,6 +131,7 @@ export class VimSession {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    clearInterval(this.#keepalive);
     try {
       if (this.soap.hasSession) await this.soap.invoke('Logout', el('_this', this.content.sessionManager));
     } catch (err) {

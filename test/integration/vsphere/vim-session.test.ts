@@ -85,3 +85,35 @@ describe('vSphere session against vcsim', function () {
     assert.throws(() => vcenterSdkUrl('http://vc.example.com'), (e: unknown) => e instanceof PcgError && e.code === 'PCG_ERR_CONFIG_INVALID');
   });
 });
+
+describe('vSphere finder and keepalive against vcsim', function () {
+  this.timeout(60_000);
+  let vcsim: Vcsim;
+  let session: VimSession;
+  before(async () => {
+    vcsim = await Vcsim.start({ vm: 1 });
+    session = await VimSession.login({ host: vcsim.host, user: vcsim.user, password: new Secret(vcsim.password), trust: { thumbprint: vcsim.thumbprint } });
+  });
+  after(async () => {
+    await session.close();
+    await vcsim.stop();
+  });
+
+  it('finds by inventory path and by managed object id', async () => {
+    const { findById, findByInventoryPath } = await import('../../../gateway/vsphere/finder.js');
+    const folder = await findByInventoryPath(session, '/DC0/vm');
+    assert.equal(folder?.type, 'Folder');
+    assert.equal(await findByInventoryPath(session, '/DC0/vm/nope'), undefined);
+    assert.deepEqual(await findById(session, 'Folder', folder.value), { ref: folder, name: 'vm' });
+    assert.equal(await findById(session, 'Datastore', 'datastore-424242'), undefined);
+  });
+
+  it('the keepalive renews a session that vCenter ended, without any call from the caller', async () => {
+    const { waitFor } = await import('../../support/wait-for.js');
+    session.startKeepalive(100, (err) => assert.fail(String(err)));
+    await session.soap.invoke('Logout', el('_this', session.content.sessionManager));
+    // logins counts a Login as it is sent; the session is usable once it has been answered.
+    await waitFor('a keepalive login', async () => session.logins === 2 && (await session.currentSession()) === vcsim.user, 5000);
+    assert.equal(session.logins, 2);
+  });
+});
