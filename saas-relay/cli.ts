@@ -4,7 +4,7 @@ import { exitWithError, parseFlags, requireFlag } from '../proto/cli-support.js'
 import { parseDuration } from '../proto/durations.js';
 import { PcgError } from '../proto/errors.js';
 import { Relay } from './relay.js';
-import { loadRelayPki } from './tls/relay-pki.js';
+import { loadHashKey } from './tls/relay-pki.js';
 import { SecretHasher } from './security/secret-hasher.js';
 import { openDatabase } from './store/database.js';
 import { TenancyStore } from './store/tenancy-store.js';
@@ -66,10 +66,10 @@ async function createTenant(args: string[]): Promise<void> {
   const flags = parseFlags(args, { 'data-dir': { type: 'string' }, name: { type: 'string' }, 'database-url': { type: 'string' } });
   const dataDir = requireFlag(flags['data-dir'], 'data-dir');
   const name = requireFlag(flags.name, 'name');
-  const pki = await loadRelayPki({ dataDir, serverHosts: ['localhost', '127.0.0.1', '::1'], now: systemClock.now() });
+  const hashKey = await loadHashKey(dataDir);
   const database = await openDatabase(flags['database-url'] ?? join(dataDir, 'relay.db'));
   try {
-    const created = await new TenancyStore(database.db, new SecretHasher(pki.hashKey), systemClock).createTenant(name);
+    const created = await new TenancyStore(database.db, new SecretHasher(hashKey), systemClock).createTenant(name);
     process.stdout.write(`${JSON.stringify({ tenantId: created.tenantId, projectId: created.projectId, apiKey: created.apiKey })}\n`);
   } finally {
     await database.close();

@@ -72,8 +72,14 @@ export class GatewaySession {
     });
     ws.on('message', (data, isBinary) => this.#onMessage({ data: data as Buffer, isBinary }));
     for (const message of pending) this.#onMessage(message);
-    this.#timer = setInterval(() => this.#tick(), welcome.heartbeat_s * 1000);
-    this.#tick();
+    // The first heartbeat lands at a random point of the first interval: after a relay restart
+    // thousands of gateways reconnect within seconds, and lockstep heartbeats would hit the relay
+    // as one burst every interval from then on.
+    const intervalMs = welcome.heartbeat_s * 1000;
+    this.#timer = setTimeout(() => {
+      this.#tick();
+      this.#timer = setInterval(() => this.#tick(), intervalMs);
+    }, Math.floor(Math.random() * intervalMs));
     if (vcenter) this.#reportVcenter(vcenter);
   }
 
@@ -108,7 +114,7 @@ export class GatewaySession {
   }
 
   close(code: ErrorCode | 'normal'): void {
-    clearInterval(this.#timer);
+    clearInterval(this.#timer); // clears the first-beat timeout too (one timer type in Node)
     if (code === 'normal') this.ws.close(1000, 'bye');
     else this.ws.close(new PcgError(code).closeCode, code);
     setTimeout(() => this.ws.terminate(), 2000).unref();

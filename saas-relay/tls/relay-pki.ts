@@ -78,8 +78,14 @@ export async function loadRelayPki(options: PkiOptions): Promise<RelayPki> {
     serverCertPem = await readFile(certPath, 'utf8');
   }
   const signingPem = (await loadOrCreate(join(dir, 'relay-sign.key'), 0o600, () => privateKeyToPem(generateKeyPair('Ed25519').privateKey))).toString();
-  const hashKey = Buffer.from((await loadOrCreate(join(dir, 'hash.key'), 0o600, () => randomBytes(32).toString('hex'))).toString().trim(), 'hex');
+  const hashKey = await loadHashKey(dir);
   return { ca, caPin: spkiPin(ca.cert), serverKeyPem, serverCertPem, signingKey: keyPairFromPem(signingPem), hashKey };
+}
+
+/** The HMAC key for secrets at rest; all an admin command that writes tenants needs. */
+export async function loadHashKey(dataDir: string): Promise<Buffer> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  return Buffer.from((await loadOrCreate(join(dataDir, 'hash.key'), 0o600, () => randomBytes(32).toString('hex'))).toString().trim(), 'hex');
 }
 
 function sameHosts(cert: X509Certificate, wanted: string): boolean {

@@ -32,6 +32,11 @@ serveIpc({
     return { ...process.memoryUsage(), sessions: relay.hub.sessionCount };
   },
   sessions: () => relay.hub.sessionCount,
+  /** CPU time this process has used (user + system, µs): relay cost per handshake, whatever the wall clock. */
+  cpu: () => {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  },
   /**
    * Sealed round trips relay→gateway→relay, each immediately followed by a plain ws echo of the
    * same payload over TLS between the same two processes, so background load (heartbeats of the
