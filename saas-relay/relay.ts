@@ -53,7 +53,7 @@ export class Relay {
         clientCertLifetimeMs: options.clientCertLifetimeMs, eventPollMs: options.eventPollMs,
       }, { gateways, events: new GatewayEvents(database.db, clock), ca: pki.ca, handshake: { gateways, pairing, signingKey: pki.signingKey }, clock, log });
       const app = await createApiServer({
-        tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.ca.certPem },
+        tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.ca.certPem, ticketKeys: pki.ticketKeys },
         logger: log,
         tenancy,
         gateways: { gateways, codes, hub, clock, caPin: pki.caPin, offlineAfterMs: 3 * options.heartbeatSeconds * 1000 + 2000, inventoryTimeoutMs: options.inventoryTimeoutMs },

@@ -1,5 +1,6 @@
-import { createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, rootCertificates, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import WebSocket from 'ws';
 import type { Clock } from '../../proto/clock.js';
@@ -41,6 +42,10 @@ export interface ConnectOptions {
   readonly trust: RelayTrust;
   /** From relayTlsContext() with the same trust. */
   readonly secureContext: SecureContext;
+  /** A TLS session ticket from an earlier connection to resume (anchor trust only). */
+  readonly tlsSession?: Buffer | undefined;
+  /** Told each session ticket the relay issues on this connection. */
+  readonly onTlsSession?: ((session: Buffer) => void) | undefined;
   readonly proxy: ProxyEnv;
   readonly timeoutMs: number;
   readonly maxFrameBytes: number;
@@ -83,15 +88,27 @@ export function connectToRelay(options: ConnectOptions): Promise<RelayConnection
   const { trust } = options;
   // ws hands every option to tls.connect (directly or through the proxy agent); its types
   // just do not list secureContext.
-  const wsOptions: WebSocket.ClientOptions & { secureContext: SecureContext } = {
+  // Resumption only where OpenSSL verified the chain natively on first contact: a pinned first
+  // contact (checked by hand) and proxied connections always do a full handshake.
+  const resumable = trust.kind === 'anchor' && !proxy;
+  const wsOptions: Omit<WebSocket.ClientOptions, 'createConnection'> & { secureContext: SecureContext; session?: Buffer; createConnection?: (opts: ConnectionOptions) => TLSSocket } = {
     secureContext: options.secureContext,
+    ...(resumable && options.tlsSession ? { session: options.tlsSession } : {}),
+    ...(resumable && options.onTlsSession ? {
+      createConnection: (opts: ConnectionOptions) => {
+        // As ws does for its own TLS connections: no SNI for an IP address.
+        const socket = tlsConnect({ ...opts, servername: opts.servername || (isIP(opts.host ?? '') ? '' : opts.host) });
+        socket.on('session', (session: Buffer) => options.onTlsSession?.(session));
+        return socket;
+      },
+    } : {}),
     rejectUnauthorized: trust.kind !== 'pin',
     ...(proxy ? { agent: new HttpsProxyAgent(proxy) } : {}),
     handshakeTimeout: options.timeoutMs,
     maxPayload: options.maxFrameBytes,
     perMessageDeflate: false,
   };
-  const ws = new WebSocket(url, wsOptions);
+  const ws = new WebSocket(url, wsOptions as WebSocket.ClientOptions);
   const queue = new MessageQueue(ws);
   return new Promise<RelayConnection>((resolve, reject) => {
     let socket: TLSSocket | undefined;

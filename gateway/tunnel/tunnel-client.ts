@@ -56,6 +56,8 @@ export class TunnelClient {
   #tls!: SecureContext;
   #certWindow!: { notBefore: number; notAfter: number };
   #loopDone: Promise<void> | undefined;
+  /** The relay's latest TLS session ticket: a reconnect resumes instead of a full handshake. */
+  #tlsSession: Buffer | undefined;
   readonly #trust: RelayTrust;
   readonly #relayKey: PinnedRelayKey;
   readonly #backoff: Backoff;
@@ -97,6 +99,7 @@ export class TunnelClient {
     const cert = new X509Certificate(certPem);
     this.#certWindow = { notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
     this.#tls = relayTlsContext(this.#trust, { certPem, keyPem: privateKeyToPem(this.#identity.signKey.privateKey) });
+    this.#tlsSession = undefined; // a resumed session would present the old certificate
   }
 
   get state(): TunnelState | 'stopped' {
@@ -186,6 +189,10 @@ export class TunnelClient {
       relayUrl: identity.relayUrl,
       trust: this.#trust,
       secureContext: this.#tls,
+      tlsSession: this.#tlsSession,
+      onTlsSession: (session) => {
+        this.#tlsSession = session;
+      },
       proxy: this.options.proxy,
       timeoutMs: this.options.connectTimeoutMs,
       maxFrameBytes: 1_048_576,

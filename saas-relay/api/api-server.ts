@@ -10,7 +10,7 @@ import { installErrorHandlers } from './http-errors.js';
 import { tenancyRoutes } from './tenancy-routes.js';
 
 export interface ApiServerOptions {
-  readonly tls: { key: string; cert: string; ca: string };
+  readonly tls: { key: string; cert: string; ca: string; ticketKeys: Buffer };
   readonly logger: Logger;
   readonly tenancy: TenancyStore;
   readonly gateways: GatewayRouteDeps;
@@ -31,7 +31,7 @@ export interface ApiServer {
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const app = Fastify({
     loggerInstance: options.logger,
-    https: { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false, handshakeTimeout: 10_000 },
+    https: { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false, handshakeTimeout: 10_000, ticketKeys: options.tls.ticketKeys, sessionIdContext: 'pcg-relay' },
     bodyLimit: 1_048_576,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -90,12 +90,17 @@ export class GatewayStore {
     });
   }
 
-  /** Heartbeat of the current session; returns false when the session has been fenced off. */
-  async recordHeartbeat(id: string, epoch: number, facts: { version: string; clockSkewMs: number; certExpiresAt?: number | undefined }): Promise<boolean> {
+  /**
+   * Heartbeat of the current session. 'revoked' or 'superseded' when the session has been fenced
+   * off, so the caller closes it with the code that tells the gateway which.
+   */
+  async recordHeartbeat(id: string, epoch: number, facts: { version: string; clockSkewMs: number; certExpiresAt?: number | undefined }): Promise<'current' | 'revoked' | 'superseded'> {
     const result = await this.db.updateTable('gateways')
       .set({ last_seen_at: this.clock.now(), version: facts.version, clock_skew_ms: facts.clockSkewMs })
       .where('id', '=', id).where('epoch', '=', epoch).where('revoked_at', 'is', null).executeTakeFirst();
-    return result.numUpdatedRows === 1n;
+    if (result.numUpdatedRows === 1n) return 'current';
+    const row = await this.db.selectFrom('gateways').select('revoked_at').where('id', '=', id).executeTakeFirst();
+    return !row || row.revoked_at !== null ? 'revoked' : 'superseded';
   }
 
   async endSession(id: string, epoch: number): Promise<void> {

@@ -25,6 +25,8 @@ export interface RelayPki {
   readonly serverCertPem: string;
   readonly signingKey: KeyPair;
   readonly hashKey: Buffer;
+  /** TLS session ticket keys (48 bytes), kept so a restarted relay resumes its gateways' sessions. */
+  readonly ticketKeys: Buffer;
 }
 
 async function writeAtomic(path: string, data: string | Buffer, mode: number): Promise<void> {
@@ -79,7 +81,8 @@ export async function loadRelayPki(options: PkiOptions): Promise<RelayPki> {
   }
   const signingPem = (await loadOrCreate(join(dir, 'relay-sign.key'), 0o600, () => privateKeyToPem(generateKeyPair('Ed25519').privateKey))).toString();
   const hashKey = await loadHashKey(dir);
-  return { ca, caPin: spkiPin(ca.cert), serverKeyPem, serverCertPem, signingKey: keyPairFromPem(signingPem), hashKey };
+  const ticketKeys = Buffer.from((await loadOrCreate(join(dir, 'tls-tickets.key'), 0o600, () => randomBytes(48).toString('hex'))).toString().trim(), 'hex');
+  return { ca, caPin: spkiPin(ca.cert), serverKeyPem, serverCertPem, signingKey: keyPairFromPem(signingPem), hashKey, ticketKeys };
 }
 
 /** The HMAC key for secrets at rest; all an admin command that writes tenants needs. */

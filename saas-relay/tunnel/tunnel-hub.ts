@@ -114,7 +114,7 @@ export class TunnelHub {
         this.#sessions.set(gateway.id, session);
         previous?.close('PCG_ERR_SESSION_SUPERSEDED', `superseded by epoch ${epoch}`);
         session.send({ type: 'welcome', epoch, heartbeat_s: this.options.heartbeatSeconds, server_time: this.deps.clock.now() });
-        this.deps.log.debug({ gatewayId: gateway.id, epoch }, 'tunnel established');
+        this.deps.log.debug({ gatewayId: gateway.id, epoch, tlsResumed: socket.isSessionReused() }, 'tunnel established');
       })
       .catch((err: unknown) => {
         const error = err instanceof PcgError ? err : new PcgError('PCG_ERR_INTERNAL', 'handshake failed', { cause: err });

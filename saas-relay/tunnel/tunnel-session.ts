@@ -133,10 +133,15 @@ export class TunnelSession {
     switch (frame.type) {
       case 'heartbeat': {
         const now = this.services.clock.now();
-        const current = await this.services.gateways.recordHeartbeat(this.gatewayId, this.epoch, {
+        const standing = await this.services.gateways.recordHeartbeat(this.gatewayId, this.epoch, {
           version: frame.status.version, clockSkewMs: frame.time - now, certExpiresAt: frame.status.cert_expires_at,
         });
-        if (!current) {
+        // The event feed may not have told this relay yet; the store already knows.
+        if (standing === 'revoked') {
+          this.close('PCG_ERR_GATEWAY_REVOKED');
+          return;
+        }
+        if (standing === 'superseded') {
           this.close('PCG_ERR_SESSION_SUPERSEDED', 'a newer session of this gateway exists');
           return;
         }

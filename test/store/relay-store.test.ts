@@ -169,8 +169,8 @@ function storeSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ target:
         const first = await gateways.beginSession(paired);
         const second = await gateways.beginSession(paired);
         assert.equal(second, first + 1);
-        assert.equal(await gateways.recordHeartbeat(gw.id, first, { version: 'v', clockSkewMs: 0 }), false);
-        assert.equal(await gateways.recordHeartbeat(gw.id, second, { version: 'v', clockSkewMs: 3 }), true);
+        assert.equal(await gateways.recordHeartbeat(gw.id, first, { version: 'v', clockSkewMs: 0 }), 'superseded');
+        assert.equal(await gateways.recordHeartbeat(gw.id, second, { version: 'v', clockSkewMs: 3 }), 'current');
         assert.equal(gatewayStatus(await gateways.get(tenantId, gw.id), clock.now(), 10_000), 'online');
         clock.advance(10_001);
         assert.equal(gatewayStatus(await gateways.get(tenantId, gw.id), clock.now(), 10_000), 'offline');
@@ -178,6 +178,8 @@ function storeSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ target:
         await gateways.revoke(tenantId, gw.id);
         const feed = await events.since(before);
         assert.deepEqual(feed.map((e) => [e.gateway_id, e.kind]), [[gw.id, 'revoked']]);
+        // Regression: a heartbeat racing the event feed closed a revoked gateway as "superseded".
+        assert.equal(await gateways.recordHeartbeat(gw.id, second, { version: 'v', clockSkewMs: 3 }), 'revoked');
         assert.equal(gatewayStatus(await gateways.get(tenantId, gw.id), clock.now(), 10_000), 'revoked');
         await assert.rejects(gateways.beginSession(paired), rejectsWith('PCG_ERR_GATEWAY_REVOKED'));
       });
