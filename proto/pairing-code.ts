@@ -41,7 +41,3 @@ export function parsePairingCode(input: string): PairingCode {
   }
   return { id: normalized.slice(0, GROUP), secret: normalized.slice(GROUP) };
 }
-
-export function isPairingCodeId(value: string): boolean {
-  return value.length === GROUP && [...value].every((ch) => CROCKFORD_ALPHABET.includes(ch));
-}

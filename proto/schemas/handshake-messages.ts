@@ -65,4 +65,3 @@ export type GatewayOpening = Static<typeof GatewayOpening>;
 export const RelayHandshakeReply = Type.Union([ChallengeMessage, RejectMessage]);
 export type RelayHandshakeReply = Static<typeof RelayHandshakeReply>;
 
-export { Pem };

@@ -1,5 +1,3 @@
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
@@ -8,11 +6,8 @@ import { gatewayStatus, type GatewayStore } from '../store/gateway-store.js';
 import type { GatewayTable } from '../store/schema.js';
 import type { TunnelHub } from '../tunnel/tunnel-hub.js';
 import * as S from './api-schemas.js';
+import { ERROR_RESPONSES as errors, type RouteApp as App } from './route-app.js';
 import { requireTenantAdmin } from './authenticate.js';
-
-type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const errors = { 400: S.ErrorBody, 401: S.ErrorBody, 403: S.ErrorBody, 404: S.ErrorBody, 409: S.ErrorBody };
 
 export interface GatewayRouteDeps {
   readonly gateways: GatewayStore;

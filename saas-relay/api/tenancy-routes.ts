@@ -1,14 +1,9 @@
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { PcgError } from '../../proto/errors.js';
 import type { TenancyStore } from '../store/tenancy-store.js';
 import * as S from './api-schemas.js';
+import { ERROR_RESPONSES as errors, type RouteApp as App } from './route-app.js';
 import { canSeeProject, isTenantAdmin, requireTenantAdmin } from './authenticate.js';
-
-type App = FastifyInstance<any, any, any, FastifyBaseLogger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const errors = { 400: S.ErrorBody, 401: S.ErrorBody, 403: S.ErrorBody, 404: S.ErrorBody, 409: S.ErrorBody };
 
 /** Tenant, projects, users and API keys of the caller's tenant. */
 export function tenancyRoutes(app: App, tenancy: TenancyStore): void {

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { PcgError } from '../../proto/errors.js';
 import type { Clock } from '../../proto/clock.js';
@@ -9,6 +10,12 @@ import type { CertificateAuthority } from '../tls/certificate-authority.js';
 import type { GatewayStore } from '../store/gateway-store.js';
 import type { GatewayTable, RelayDatabase } from '../store/schema.js';
 import type { PairingCodes } from './pairing-codes.js';
+
+export interface PreparedPairing {
+  readonly gateway: GatewayTable;
+  /** The gateway's Ed25519 key from its verified CSR. */
+  readonly clientKey: KeyObject;
+}
 
 export interface PairingServiceOptions {
   readonly clientCertLifetimeMs: number;
@@ -29,8 +36,11 @@ export class PairingService {
     private readonly options: PairingServiceOptions,
   ) {}
 
-  /** Validates the opening `pair` message (without consuming the code) and returns the gateway it pairs. */
-  async prepare(message: PairMessage, secret: Secret<string>): Promise<GatewayTable> {
+  /**
+   * Validates the opening `pair` message without consuming the code: the gateway it pairs and the
+   * key its certificate will carry (the CSR is verified here, once).
+   */
+  async prepare(message: PairMessage, secret: Secret<string>): Promise<PreparedPairing> {
     const code = await this.codes.check(message.code_id, secret);
     const csr = verifyCsr(message.csr);
     if (!rawPublicKey(csr.publicKey).equals(Buffer.from(message.sign_pub, 'base64'))) {
@@ -39,16 +49,15 @@ export class PairingService {
     const gateway = await this.gateways.findById(code.gateway_id);
     if (!gateway) throw new PcgError('PCG_ERR_PAIR_CODE_INVALID', 'the pairing code belongs to no gateway');
     if (gateway.revoked_at !== null) throw new PcgError('PCG_ERR_GATEWAY_REVOKED', `gateway ${gateway.id} is revoked`);
-    return gateway;
+    return { gateway, clientKey: csr.publicKey };
   }
 
-  async complete(message: PairMessage, gateway: GatewayTable): Promise<PairedFrame> {
-    const csr = verifyCsr(message.csr);
+  async complete(message: PairMessage, { gateway, clientKey }: PreparedPairing): Promise<PairedFrame> {
     return this.db.transaction().execute(async (trx) => {
       await this.codes.consume(trx, message.code_id);
       const fresh = await trx.selectFrom('gateways').selectAll().where('id', '=', gateway.id).executeTakeFirstOrThrow();
       if (fresh.revoked_at !== null) throw new PcgError('PCG_ERR_GATEWAY_REVOKED', `gateway ${gateway.id} is revoked`);
-      const cert = this.ca.issueClient(gateway.id, csr.publicKey, this.clock.now(), this.options.clientCertLifetimeMs);
+      const cert = this.ca.issueClient(gateway.id, clientKey, this.clock.now(), this.options.clientCertLifetimeMs);
       const account = await this.gateways.recordPairing(trx, fresh, {
         signPub: message.sign_pub, boxPub: message.box_pub, certSerial: cert.serial, certExpiresAt: cert.notAfter,
       });

@@ -6,7 +6,6 @@ export interface ProjectTable { id: string; tenant_id: string; name: string; cre
 export interface UserTable { id: string; tenant_id: string; email: string; name: string; created_at: number }
 
 export type Role = 'tenant-admin' | 'project-admin' | 'project-viewer';
-export const ROLES: readonly Role[] = ['tenant-admin', 'project-admin', 'project-viewer'];
 
 /** tenant-admin binds with project_id null; the project roles bind to one project. */
 export interface RoleBindingTable { id: string; tenant_id: string; user_id: string; project_id: string | null; role: Role }

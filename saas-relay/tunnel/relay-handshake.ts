@@ -17,7 +17,7 @@ import { generateKeyPair, type KeyPair } from '../../proto/keys.js';
 import { Secret } from '../../proto/secret.js';
 import type { ChallengeMessage, GatewayOpening, RejectMessage } from '../../proto/schemas/index.js';
 import { negotiateProtocol } from '../../proto/version.js';
-import type { PairingService } from '../pairing/pairing-service.js';
+import type { PairingService, PreparedPairing } from '../pairing/pairing-service.js';
 import type { GatewayStore } from '../store/gateway-store.js';
 import type { GatewayTable } from '../store/schema.js';
 
@@ -92,7 +92,7 @@ export async function runRelayHandshake(ws: WebSocket, socket: TLSSocket, servic
   let gateway: GatewayTable;
   let gatewaySignPub: Buffer;
   let csrDigest: Uint8Array = EMPTY;
-  let pairSecret: Secret<string> | undefined;
+  let pairing: PreparedPairing | undefined;
   if (opening.type === 'hello') {
     const found = await services.gateways.findById(opening.gateway_id);
     if (!found || found.paired_at === null || found.sign_pub === null) throw new PcgError('PCG_ERR_GATEWAY_UNKNOWN', `gateway ${opening.gateway_id} is not paired with this relay`);
@@ -101,8 +101,8 @@ export async function runRelayHandshake(ws: WebSocket, socket: TLSSocket, servic
     gateway = found;
     gatewaySignPub = Buffer.from(found.sign_pub, 'base64');
   } else {
-    pairSecret = new Secret(opening.code_secret);
-    gateway = await services.pairing.prepare(opening, pairSecret);
+    pairing = await services.pairing.prepare(opening, new Secret(opening.code_secret));
+    gateway = pairing.gateway;
     gatewaySignPub = Buffer.from(opening.sign_pub, 'base64');
     csrDigest = createHash('sha256').update(opening.csr).digest();
   }
@@ -125,7 +125,7 @@ export async function runRelayHandshake(ws: WebSocket, socket: TLSSocket, servic
   const sealer = new FrameSealer(keys.relayToGateway);
   const opener = new FrameOpener(keys.gatewayToRelay);
   if (opening.type === 'pair') {
-    const paired = await services.pairing.complete(opening, gateway);
+    const paired = await services.pairing.complete(opening, pairing!);
     ws.send(sealer.seal(encodeFrame(paired)));
     ws.close(1000, 'paired');
     return { kind: 'paired', gatewayId: paired.gateway_id };

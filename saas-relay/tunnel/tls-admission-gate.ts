@@ -47,14 +47,6 @@ export class TlsAdmissionGate {
     return gate;
   }
 
-  get inFlight(): number {
-    return this.#inFlight;
-  }
-
-  get queued(): number {
-    return this.#queue.length;
-  }
-
   #onConnection(socket: Socket): void {
     if (this.#inFlight < this.options.maxInFlight) {
       this.#admit(socket);

@@ -68,10 +68,6 @@ export class TunnelHub {
     return this.#sessions.size;
   }
 
-  get handshakesInFlight(): number {
-    return this.#handshaking;
-  }
-
   session(gatewayId: string): TunnelSession | undefined {
     return this.#sessions.get(gatewayId);
   }

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { ManualClock } from '../../proto/clock.js';
@@ -218,11 +217,3 @@ describe('PostgreSQL fixture', function () {
   storeSuite('postgres', async () => ({ target: await postgres!.createDatabase(`pcg_store_${++databases}`), cleanup: () => undefined }));
 });
 
-/** Guard for the sqlite file itself: no pairing code survives in any page of the database files. */
-export function assertNoSecretInFiles(dir: string, secrets: string[]): void {
-  for (const name of readdirSync(dir)) {
-    if (!name.startsWith('relay.db')) continue;
-    const bytes = readFileSync(join(dir, name)).toString('latin1');
-    for (const s of secrets) assert.ok(!bytes.includes(s), `${name} contains a secret`);
-  }
-}
