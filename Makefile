@@ -27,7 +27,9 @@ $(VCSIM): test/fixtures/vcsim/main.go $(DEB_STAMP)
 	@mkdir -p $(dir $@)
 	cd test/fixtures/vcsim && GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE=$(CURDIR)/.tmp/go-cache go build -o $(CURDIR)/$@ main.go
 
+# dist/ is rebuilt whole: a test whose source was removed must not keep running from a stale .js.
 build: $(NODE_STAMP)
+	rm -rf dist
 	npx tsc -p tsconfig.json
 
 lint: build

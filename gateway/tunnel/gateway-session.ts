@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import type { Clock } from '../../proto/clock.js';
@@ -31,8 +30,11 @@ export interface GatewaySessionOptions {
   readonly version: string;
   readonly startedAt: number;
   readonly signKey: KeyPair;
-  /** Validity of the certificate in use, to decide when to renew (2/3 of its life). */
-  readonly certWindow: { readonly notBefore: number; readonly notAfter: number };
+  /**
+   * Validity of the certificate in use, to decide when to renew (2/3 of its life). Read from the
+   * owner each time: it changes when a renewed certificate is stored.
+   */
+  readonly certWindow: () => { readonly notBefore: number; readonly notAfter: number };
 }
 
 /**
@@ -46,8 +48,6 @@ export class GatewaySession {
   #lastFrameAt: number;
   #timer: NodeJS.Timeout | undefined;
   #renewing = false;
-  #certNotBefore: number;
-  #certNotAfter: number;
 
   constructor(
     private readonly ws: WebSocket,
@@ -62,8 +62,6 @@ export class GatewaySession {
     private readonly vcenter: SessionVcenter = undefined,
   ) {
     this.#lastFrameAt = clock.now();
-    this.#certNotBefore = options.certWindow.notBefore;
-    this.#certNotAfter = options.certWindow.notAfter;
     this.ended = new Promise((resolve) => {
       ws.once('close', (closeCode: number, reason: Buffer) => {
         clearInterval(this.#timer);
@@ -104,10 +102,6 @@ export class GatewaySession {
       });
   }
 
-  get certExpiresAt(): number {
-    return this.#certNotAfter;
-  }
-
   send(frame: Frame): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(this.sealer.seal(encodeFrame(frame)));
@@ -122,6 +116,7 @@ export class GatewaySession {
 
   #tick(): void {
     const now = this.clock.now();
+    const { notBefore, notAfter } = this.options.certWindow();
     if (now - this.#lastFrameAt > 3 * this.welcome.heartbeat_s * 1000) {
       this.log.warn({ silentMs: now - this.#lastFrameAt }, 'relay silent for three heartbeats; reconnecting');
       this.ws.terminate();
@@ -129,9 +124,9 @@ export class GatewaySession {
     }
     this.send({
       type: 'heartbeat', seq: this.#seq++, time: now,
-      status: { version: this.options.version, uptime_s: Math.round((now - this.options.startedAt) / 1000), cert_expires_at: this.#certNotAfter },
+      status: { version: this.options.version, uptime_s: Math.round((now - this.options.startedAt) / 1000), cert_expires_at: notAfter },
     });
-    const renewAt = this.#certNotBefore + ((this.#certNotAfter - this.#certNotBefore) * 2) / 3;
+    const renewAt = notBefore + ((notAfter - notBefore) * 2) / 3;
     if (now >= renewAt && !this.#renewing) {
       this.#renewing = true;
       this.send({ type: 'cert.renew', csr: buildCsr('pcg-gateway', this.options.signKey.privateKey, this.options.signKey.publicKey) });
@@ -170,13 +165,8 @@ export class GatewaySession {
         this.#answerInventory(frame.id, frame.kind, frame.datacenter);
         return;
       case 'cert.renewed': {
-        const cert = new X509Certificate(frame.cert);
         this.events.certificateRenewed(frame.cert, frame.cert_expires_at)
-          .then(() => {
-            this.#certNotBefore = Date.parse(cert.validFrom);
-            this.#certNotAfter = Date.parse(cert.validTo);
-            this.log.info({ notAfter: cert.validTo }, 'client certificate renewed');
-          })
+          .then(() => this.log.info({ notAfter: new Date(frame.cert_expires_at).toISOString() }, 'client certificate renewed'))
           .catch((err: unknown) => this.log.error({ err }, 'could not store the renewed certificate'))
           .finally(() => {
             this.#renewing = false;

@@ -211,7 +211,7 @@ export class TunnelClient {
       return { closeCode: 1000, code: undefined, reason: 'stopped' };
     }
     const session = new GatewaySession(ws, established.sealer, established.opener, established.welcome, established.pending, {
-      version: this.options.version, startedAt: this.#startedAt, signKey: identity.signKey, certWindow: this.#certWindow,
+      version: this.options.version, startedAt: this.#startedAt, signKey: identity.signKey, certWindow: () => this.#certWindow,
     }, {
       heartbeatAcked: (at) => {
         this.#lastHeartbeatAt = at;

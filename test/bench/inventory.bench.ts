@@ -5,7 +5,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Secret } from '../../proto/secret.js';
 import { readInventory } from '../../gateway/vsphere/inventory.js';
 import { VimSession } from '../../gateway/vsphere/vim-session.js';
 import { ApiClient } from '../support/api-client.js';
@@ -14,13 +13,12 @@ import { RelayProcess } from '../support/relay-fixture.js';
 import { tempDir } from '../support/temp-dir.js';
 import { Vcsim, type VcsimModel } from '../support/vcsim-fixture.js';
 import { waitFor } from '../support/wait-for.js';
-import { report } from './harness/ipc.js';
+import { median, report, runBench } from './harness/report.js';
 
 const ROUNDS = 5;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function clientInventory(vcsim: Vcsim): Promise<{ ms: number; requests: number; objects: number }> {
-  const session = await VimSession.login({ host: vcsim.host, user: vcsim.user, password: new Secret(vcsim.password), trust: { thumbprint: vcsim.thumbprint } });
+  const session = await VimSession.login(vcsim.connection());
   try {
     const times: number[] = [];
     let requests = 0;
@@ -94,7 +92,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -12,7 +12,8 @@
 import { join } from 'node:path';
 import { freePort } from '../support/relay-fixture.js';
 import { tempDir } from '../support/temp-dir.js';
-import { IpcPeer, report } from './harness/ipc.js';
+import { IpcPeer } from './harness/ipc.js';
+import { report, runBench } from './harness/report.js';
 
 const N = Number(process.env.PCG_BENCH_GATEWAYS ?? 10_000);
 const FIRST = Math.min(1000, N);
@@ -142,7 +143,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -134,14 +134,12 @@ describe('pairing (real relay and gateway processes)', function () {
     const secretPart = gw.pairingCode.slice(5).replace(/-/g, '');
     await pairCli(relay, stateDir(), gw.pairingCode);
     await sleep(200);
-    for (const name of readdirSync(relay.dataDir).filter((n) => n.startsWith('relay.db'))) {
-      const bytes = readFileSync(join(relay.dataDir, name)).toString('latin1');
-      assert.ok(!bytes.includes(secretPart), `${name} holds the code secret`);
-      assert.ok(!bytes.includes(gw.pairingCode), `${name} holds the code`);
-      assert.ok(!bytes.includes(tenant.apiKey.split('.')[1]!), `${name} holds an API key`);
+    for (const { name, text } of relay.storeFiles()) {
+      assert.ok(!text.includes(secretPart), `${name} holds the code secret`);
+      assert.ok(!text.includes(gw.pairingCode), `${name} holds the code`);
+      assert.ok(!text.includes(tenant.apiKey.split('.')[1]!), `${name} holds an API key`);
     }
-    const logs = relay.child.stdout + relay.child.stderr;
-    assert.ok(!logs.includes(secretPart) && !logs.includes(tenant.apiKey));
+    assert.ok(!relay.logs.includes(secretPart) && !relay.logs.includes(tenant.apiKey));
   });
 
   it('a code past its TTL is refused as expired', async () => {

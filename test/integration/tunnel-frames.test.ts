@@ -83,7 +83,7 @@ describe('tunnel frames against a real relay', function () {
   });
 
   it('an unknown protocol version is refused with PCG_ERR_PROTO_VERSION', async () => {
-    const ws = new WebSocket(`${relay.url.replace('https', 'wss')}/v1/tunnel`, { ca: relay.caCert });
+    const ws = new WebSocket(relay.tunnelUrl, { ca: relay.caCert });
     await new Promise((resolve) => ws.once('open', resolve));
     const messages: string[] = [];
     ws.on('message', (d: Buffer) => messages.push(d.toString()));
@@ -97,7 +97,7 @@ describe('tunnel frames against a real relay', function () {
   });
 
   it('a hello without the gateway\'s client certificate is refused', async () => {
-    const ws = new WebSocket(`${relay.url.replace('https', 'wss')}/v1/tunnel`, { ca: relay.caCert });
+    const ws = new WebSocket(relay.tunnelUrl, { ca: relay.caCert });
     await new Promise((resolve) => ws.once('open', resolve));
     const closed = new Promise<number>((resolve) => ws.once('close', resolve));
     ws.send(JSON.stringify({ type: 'hello', proto: [1], gateway_id: gatewayId, eph_pub: Buffer.alloc(32).toString('base64'), nonce: Buffer.alloc(32).toString('base64'), agent: 'x' }));
@@ -116,9 +116,9 @@ describe('relay admission control', function () {
       const running = await createGateway(api, 'dc-busy-run');
       assert.equal((await pairCli(relay, join(dir.path, 'run'), running.pairingCode)).code, 0);
       // Hold the only handshake slot with a connection that never says hello.
-      const holder = new WebSocket(`${relay.url.replace('https', 'wss')}/v1/tunnel`, { ca: relay.caCert });
+      const holder = new WebSocket(relay.tunnelUrl, { ca: relay.caCert });
       await new Promise((resolve) => holder.once('open', resolve));
-      const probe = new WebSocket(`${relay.url.replace('https', 'wss')}/v1/tunnel`, { ca: relay.caCert });
+      const probe = new WebSocket(relay.tunnelUrl, { ca: relay.caCert });
       const reject = await new Promise<string>((resolve) => probe.once('message', (d: Buffer) => resolve(d.toString())));
       const closeCode = await new Promise<number>((resolve) => probe.once('close', resolve));
       assert.deepEqual(JSON.parse(reject), { type: 'reject', code: 'PCG_ERR_RELAY_BUSY', message: '1 handshakes in progress. The relay is busy; retry after the indicated delay.', retry_after_ms: 750 });

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Child, RELAY_CLI, runCli } from './child.js';
 import { tempDir } from './temp-dir.js';
@@ -17,6 +17,22 @@ export class RelayProcess {
     const line = await child.waitForLog('relay listening');
     const url = line.url as string;
     return new RelayProcess(child, dataDir, url, line.caPin as string, Number(new URL(url).port), args);
+  }
+
+  /** wss:// URL of the tunnel endpoint. */
+  get tunnelUrl(): string {
+    return `${this.url.replace(/^https:/, 'wss:')}/v1/tunnel`;
+  }
+
+  /** The SQLite store's files (database, WAL, shared memory) as latin1 text, to grep for secrets. */
+  storeFiles(): Array<{ name: string; text: string }> {
+    return readdirSync(this.dataDir).filter((n) => n.startsWith('relay.db'))
+      .map((name) => ({ name, text: readFileSync(join(this.dataDir, name)).toString('latin1') }));
+  }
+
+  /** Everything the process printed. */
+  get logs(): string {
+    return this.child.stdout + this.child.stderr;
   }
 
   get caCert(): string {

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Secret } from '../../proto/secret.js';
+import type { VcenterConnection } from '../../gateway/vsphere/vim-session.js';
 import { Child } from './child.js';
 import { waitFor } from './wait-for.js';
 
@@ -32,6 +34,14 @@ export class Vcsim {
       return line ? (JSON.parse(line) as { url: string; thumbprint: string; user: string; counts: Record<string, number>; certificate: string }) : undefined;
     }, 60_000);
     return new Vcsim(child, ready.url, ready.thumbprint, ready.user, password, ready.counts, ready.certificate);
+  }
+
+  /** What VimSession.login() needs, pinned by thumbprint; `onRequest` sees every SOAP method sent. */
+  connection(options: { password?: string; thumbprint?: string; onRequest?: (method: string) => void } = {}): VcenterConnection {
+    return {
+      host: this.host, user: this.user, password: new Secret(options.password ?? this.password),
+      trust: { thumbprint: options.thumbprint ?? this.thumbprint }, ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+    };
   }
 
   /** host:port, as an admin would type it. */

@@ -65,15 +65,3 @@ export function gc(): void {
   collect?.();
   collect?.();
 }
-
-export function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** Prints a table (rows of [label, value]) and the one JSON line a bench emits. */
-export function report(name: string, rows: Array<[string, string | number]>, json: Record<string, unknown>): void {
-  const width = Math.max(...rows.map(([k]) => k.length));
-  process.stdout.write(`\n${name}\n${'-'.repeat(name.length)}\n`);
-  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
-  process.stdout.write(`${JSON.stringify({ bench: name, ...json })}\n`);
-}

@@ -6,7 +6,8 @@ import { createServer } from 'node:https';
 import pino from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Relay } from '../../../saas-relay/relay.js';
-import { gc, percentile, serveIpc } from './ipc.js';
+import { gc, serveIpc } from './ipc.js';
+import { percentile } from './report.js';
 
 const [dataDir = '', port = '0', optionsJson = '{}'] = process.argv.slice(2);
 const relay = await Relay.create({ dataDir, listen: `127.0.0.1:${port}`, logger: pino({ level: 'warn' }), ...(JSON.parse(optionsJson) as object) });

@@ -1,20 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { Secret } from '../../../proto/secret.js';
 import { readInventory } from '../../../gateway/vsphere/inventory.js';
 import { VimSession } from '../../../gateway/vsphere/vim-session.js';
 import { Vcsim, type VcsimModel } from '../../support/vcsim-fixture.js';
 
 async function inventoryOf(model: VcsimModel): Promise<{ vcsim: Vcsim; methods: string[]; inventory: Awaited<ReturnType<typeof readInventory>> }> {
   const vcsim = await Vcsim.start(model);
-  const session = await VimSession.login({ host: vcsim.host, user: vcsim.user, password: new Secret(vcsim.password), trust: { thumbprint: vcsim.thumbprint } });
+  const methods: string[] = [];
+  const session = await VimSession.login(vcsim.connection({ onRequest: (method) => methods.push(method) }));
   try {
-    const methods: string[] = [];
+    methods.length = 0; // count from here: login's own requests are not the inventory's
     const before = session.soap.requests;
-    const original = session.soap.invoke.bind(session.soap);
-    session.soap.invoke = (method, args) => {
-      methods.push(method);
-      return original(method, args);
-    };
     const inventory = await readInventory(session);
     assert.equal(session.soap.requests - before, methods.length);
     return { vcsim, methods: [...methods], inventory };

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { PcgError } from '../../../proto/errors.js';
-import { Secret } from '../../../proto/secret.js';
 import { vcenterSdkUrl } from '../../../gateway/vsphere/vcenter-address.js';
 import { VimFault } from '../../../gateway/vsphere/vim-fault.js';
 import { VimSession } from '../../../gateway/vsphere/vim-session.js';
@@ -16,7 +15,7 @@ describe('vSphere session against vcsim', function () {
   after(() => vcsim.stop());
 
   const connect = (password = vcsim.password, thumbprint = vcsim.thumbprint, onRequest?: (method: string) => void) =>
-    VimSession.login({ host: vcsim.host, user: vcsim.user, password: new Secret(password), trust: { thumbprint }, onRequest });
+    VimSession.login(vcsim.connection({ password, thumbprint, onRequest }));
 
   it('logs in with the thumbprint pinned and reads the service content', async () => {
     const session = await connect();
@@ -92,7 +91,7 @@ describe('vSphere finder and keepalive against vcsim', function () {
   let session: VimSession;
   before(async () => {
     vcsim = await Vcsim.start({ vm: 1 });
-    session = await VimSession.login({ host: vcsim.host, user: vcsim.user, password: new Secret(vcsim.password), trust: { thumbprint: vcsim.thumbprint } });
+    session = await VimSession.login(vcsim.connection());
   });
   after(async () => {
     await session.close();

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { Secret } from '../../../proto/secret.js';
 import { readInventory, type Inventory } from '../../../gateway/vsphere/inventory.js';
 import { retrieveProperties, singleObjectSpec } from '../../../gateway/vsphere/property-collector.js';
 import { text, toArray, type MoRef } from '../../../gateway/vsphere/soap-xml.js';
@@ -19,7 +18,7 @@ describe('vSphere VM operations against vcsim', function () {
 
   before(async () => {
     vcsim = await Vcsim.start({ vm: 2, template: 1 });
-    session = await VimSession.login({ host: vcsim.host, user: vcsim.user, password: new Secret(vcsim.password), trust: { thumbprint: vcsim.thumbprint } });
+    session = await VimSession.login(vcsim.connection());
     ops = new VmOperations(session);
     inventory = await readInventory(session);
   });
@@ -115,14 +114,9 @@ describe('vSphere task waits', function () {
   it('a cancelled wait stops at once and destroys its own property collector', async () => {
     const { waitForTask } = await import('../../../gateway/vsphere/task-waiter.js');
     const vcsim = await Vcsim.start({ vm: 1, template: 0 });
-    const session = await VimSession.login({ host: vcsim.host, user: vcsim.user, password: new Secret(vcsim.password), trust: { thumbprint: vcsim.thumbprint } });
+    const methods: string[] = [];
+    const session = await VimSession.login(vcsim.connection({ onRequest: (method) => methods.push(method) }));
     try {
-      const methods: string[] = [];
-      const original = session.soap.invoke.bind(session.soap);
-      session.soap.invoke = (method, args) => {
-        methods.push(method);
-        return original(method, args);
-      };
       const vm = (await readInventory(session)).items.find((i) => i.kind === 'vm')!;
       const started = await session.call('PowerOnVM_Task', `<_this type="VirtualMachine">${vm.id}</_this>`);
       const task = { type: 'Task', value: text((started.returnval as Record<string, unknown>)['#text']) };
