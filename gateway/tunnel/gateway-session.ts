@@ -88,7 +88,7 @@ export class GatewaySession {
       .catch((err: unknown) => this.log.warn({ code: err instanceof PcgError ? err.code : undefined, detail: err instanceof Error ? err.message : String(err) }, 'cannot report vCenter metadata'));
   }
 
-  #answerInventory(id: number, kind: string, datacenter: string | undefined): void {
+  #answerInventory(id: number, kind: import('../../proto/schemas/inventory.js').InventoryKind, datacenter: string | undefined): void {
     if (!this.vcenter) {
       const error = new PcgError('PCG_ERR_VCENTER_NOT_CONFIGURED');
       this.send({ type: 'inventory.response', id, error: { code: error.code, message: error.message } });

@@ -1,23 +1,11 @@
+import type { InventoryItem as TunnelInventoryItem, InventoryKind as TunnelInventoryKind } from '../../proto/schemas/inventory.js';
 import { containerViewObjectSpec, retrieveProperties, withContainerView, type ObjectContent } from './property-collector.js';
 import { moRef, text, toArray, type MoRef } from './soap-xml.js';
 import type { VimSession } from './vim-session.js';
 
-export type InventoryKind = 'datacenter' | 'folder' | 'cluster' | 'host' | 'resourcepool' | 'datastore' | 'network' | 'template' | 'vm';
-
-export interface InventoryItem {
-  readonly kind: InventoryKind;
-  /** Managed object id, e.g. `datastore-12`. */
-  readonly id: string;
-  readonly name: string;
-  /** Inventory path from the root, e.g. `/DC0/host/DC0_C0`. */
-  readonly path: string;
-  readonly datacenter: string | null;
-  /** Datastores: bytes. */
-  readonly capacity?: number;
-  readonly freeSpace?: number;
-  /** Networks: standard port group or distributed port group. */
-  readonly networkType?: 'standard' | 'distributed';
-}
+/** What the reader sees: the kinds the tunnel serves plus plain VMs (counted, checked, never served). */
+export type InventoryKind = TunnelInventoryKind | 'vm';
+export type InventoryItem = Omit<TunnelInventoryItem, 'kind'> & { readonly kind: InventoryKind };
 
 export interface Inventory {
   readonly items: readonly InventoryItem[];

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { VcenterConfig } from '../config/gateway-config.js';
-import { readInventory, type InventoryItem } from './inventory.js';
+import type { InventoryItem, InventoryKind } from '../../proto/schemas/inventory.js';
+import { readInventory } from './inventory.js';
 import { normalizeThumbprint } from './tls-pinning.js';
 import { connectVcenter } from './vcenter-connect.js';
 import type { VimSession } from './vim-session.js';
@@ -15,7 +16,7 @@ export interface VcenterInfo {
 /** What the tunnel asks of vCenter: a narrow port, so the session is testable without one. */
 export interface VcenterPort {
   info(): Promise<VcenterInfo>;
-  inventory(kind: string, datacenter: string | undefined): Promise<InventoryItem[]>;
+  inventory(kind: InventoryKind, datacenter: string | undefined): Promise<InventoryItem[]>;
   close(): Promise<void>;
 }
 
@@ -58,9 +59,9 @@ export class VcenterService implements VcenterPort {
     };
   }
 
-  async inventory(kind: string, datacenter: string | undefined): Promise<InventoryItem[]> {
+  async inventory(kind: InventoryKind, datacenter: string | undefined): Promise<InventoryItem[]> {
     const { items } = await readInventory(await this.#use());
-    return items.filter((i) => i.kind === kind && (datacenter === undefined || i.datacenter === datacenter));
+    return items.filter((i): i is InventoryItem => i.kind === kind && (datacenter === undefined || i.datacenter === datacenter));
   }
 
   async close(): Promise<void> {

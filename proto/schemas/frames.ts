@@ -4,6 +4,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Id, Millis, Pem } from './common.js';
+import { InventoryItemSchema, InventoryKindSchema } from './inventory.js';
 
 export const WelcomeFrame = Type.Object({
   type: Type.Literal('welcome'),
@@ -84,19 +85,8 @@ export const VcenterInfoFrame = Type.Object({
 export const InventoryRequestFrame = Type.Object({
   type: Type.Literal('inventory.request'),
   id: Type.Integer({ minimum: 0 }),
-  kind: Type.String({ pattern: '^(datacenter|folder|cluster|host|resourcepool|datastore|network|template)$' }),
+  kind: InventoryKindSchema,
   datacenter: Type.Optional(Type.String({ maxLength: 256 })),
-}, { additionalProperties: false });
-
-export const InventoryItemSchema = Type.Object({
-  kind: Type.String({ maxLength: 32 }),
-  id: Type.String({ maxLength: 128 }),
-  name: Type.String({ maxLength: 512 }),
-  path: Type.String({ maxLength: 4096 }),
-  datacenter: Type.Union([Type.String({ maxLength: 256 }), Type.Null()]),
-  capacity: Type.Optional(Type.Number({ minimum: 0 })),
-  freeSpace: Type.Optional(Type.Number({ minimum: 0 })),
-  networkType: Type.Optional(Type.Union([Type.Literal('standard'), Type.Literal('distributed')])),
 }, { additionalProperties: false });
 
 export const InventoryResponseFrame = Type.Object({

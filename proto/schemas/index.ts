@@ -1,2 +1,3 @@
 export * from './handshake-messages.js';
 export * from './frames.js';
+export * from './inventory.js';

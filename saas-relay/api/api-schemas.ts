@@ -1,5 +1,6 @@
 /** Request and response schemas of the REST API; they drive validation and /docs/json. */
 import { Type, type Static } from '@sinclair/typebox';
+import { InventoryItemSchema, InventoryKindSchema } from '../../proto/schemas/inventory.js';
 
 export const ErrorBody = Type.Object({ code: Type.String(), message: Type.String() }, { $id: 'ErrorBody' });
 const Time = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
@@ -56,16 +57,13 @@ export const CloudAccount = Type.Object({
 });
 
 export const InventoryQuery = Type.Object({
-  kind: Type.Union(['datacenter', 'folder', 'cluster', 'resourcepool', 'datastore', 'network', 'template', 'host'].map((k) => Type.Literal(k))),
+  kind: InventoryKindSchema,
   datacenter: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
 }, { additionalProperties: false });
 export const InventoryResult = Type.Object({
   cloudAccountId: Type.String(),
-  kind: Type.String(),
-  items: Type.Array(Type.Object({
-    kind: Type.String(), id: Type.String(), name: Type.String(), path: Type.String(), datacenter: Type.Union([Type.String(), Type.Null()]),
-    capacity: Type.Optional(Type.Number()), freeSpace: Type.Optional(Type.Number()), networkType: Type.Optional(Type.String()),
-  })),
+  kind: InventoryKindSchema,
+  items: Type.Array(InventoryItemSchema),
 });
 
 export type CreateUser = Static<typeof CreateUser>;

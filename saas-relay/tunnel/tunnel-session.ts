@@ -6,9 +6,8 @@ import { PcgError, isErrorCode, type ErrorCode } from '../../proto/errors.js';
 import { decodeFrame, encodeFrame } from '../../proto/frame-codec.js';
 import { FrameOpener, FrameSealer } from '../../proto/frame-sealer.js';
 import { rawPublicKey } from '../../proto/keys.js';
-import { GATEWAY_FRAME_TYPES, type Frame, type InventoryResponseFrame } from '../../proto/schemas/frames.js';
-
-export type InventoryItem = NonNullable<InventoryResponseFrame['items']>[number];
+import { GATEWAY_FRAME_TYPES, type Frame } from '../../proto/schemas/frames.js';
+import type { InventoryItem, InventoryKind } from '../../proto/schemas/inventory.js';
 import type { GatewayStore } from '../store/gateway-store.js';
 import type { CertificateAuthority } from '../tls/certificate-authority.js';
 
@@ -91,7 +90,7 @@ export class TunnelSession {
   }
 
   /** Live inventory from the gateway's vCenter; rejects with PCG_ERR_GATEWAY_TIMEOUT after `timeoutMs`. */
-  requestInventory(kind: string, datacenter: string | undefined, timeoutMs: number): Promise<InventoryItem[]> {
+  requestInventory(kind: InventoryKind, datacenter: string | undefined, timeoutMs: number): Promise<InventoryItem[]> {
     const id = this.#nextInventoryId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
