@@ -47,6 +47,7 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_GATEWAY_OFFLINE: { http: 503, close: 4040, hint: 'The gateway has no tunnel to this relay right now; check it with pcg-gateway status on the gateway VM.' },
   PCG_ERR_GATEWAY_TIMEOUT: { http: 504, close: 4041, hint: 'The gateway did not answer in time; vCenter may be slow or unreachable from it, retry later.' },
   PCG_ERR_VCENTER_NOT_CONFIGURED: { http: 409, close: 4042, hint: 'The gateway has no vCenter connection; set vcenter.host, vcenter.user and vcenter.passwordFile on it.' },
+  PCG_ERR_TUNNEL_CLOSED: { http: 503, close: 4043, hint: 'The tunnel closed before the frame could be sent; the work is retried on the next connection.' },
   PCG_ERR_INTERNAL: { http: 500, close: 1011, hint: 'An internal error occurred; check the relay logs with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -67,6 +68,15 @@ export class PcgError extends Error {
     this.name = 'PcgError';
     this.code = code;
     this.detail = detail;
+  }
+
+  /**
+   * `err` itself when it already is a PcgError (its code is the more precise one), else a new
+   * PcgError with `code` and `detail` that keeps `err` as its cause.
+   */
+  static wrap(err: unknown, code: ErrorCode, detail?: string): PcgError {
+    if (err instanceof PcgError) return err;
+    return new PcgError(code, detail ?? (err instanceof Error ? err.message : String(err)), { cause: err });
   }
 
   /** Rebuilds an error received from the peer (reject message, error frame) with its message as sent. */

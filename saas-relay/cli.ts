@@ -1,90 +1,38 @@
 #!/usr/bin/env node
-import { join } from 'node:path';
-import { exitWithError, parseFlags, requireFlag } from '../proto/cli-support.js';
-import { parseDuration } from '../proto/durations.js';
-import { PcgError } from '../proto/errors.js';
-import { Relay } from './relay.js';
-import { loadHashKey } from './tls/relay-pki.js';
-import { SecretHasher } from './security/secret-hasher.js';
-import { openDatabase } from './store/database.js';
-import { TenancyStore } from './store/tenancy-store.js';
-import { systemClock } from '../proto/clock.js';
+import { createProgram, runProgram } from '../proto/cli-support.js';
+import { createTenantCommand } from './commands/create-tenant-command.js';
+import { serveCommand } from './commands/serve-command.js';
 
-const USAGE = `pcg-relay — the SaaS side of the PCG tunnel
+/** `--tls-host a --tls-host b`: repeated, not variadic, so a following flag is never taken for a name. */
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-  pcg-relay serve --data-dir DIR [--listen HOST:PORT] [--database-url URL]
-                  [--tls-cert FILE --tls-key FILE] [--tls-host NAME]...
-                  [--pairing-code-ttl 15m] [--heartbeat 15s] [--cert-lifetime 24h]
-                  [--max-handshakes 1024] [--max-tls-handshakes 128] [--busy-retry-after 1s]
-                  [--max-frame-bytes 1048576] [--inventory-timeout 30s]
-  pcg-relay admin create-tenant --data-dir DIR --name NAME [--database-url URL]
-`;
+const program = createProgram('pcg-relay', 'The SaaS side of the PCG tunnel: gateways connect to it, the REST API drives them.')
+  .addHelpText('after', 'Log level: PCG_LOG_LEVEL (default info).');
 
-async function serve(args: string[]): Promise<void> {
-  const flags = parseFlags(args, {
-    'data-dir': { type: 'string' }, listen: { type: 'string' }, 'database-url': { type: 'string' },
-    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-host': { type: 'string', multiple: true },
-    'pairing-code-ttl': { type: 'string' }, heartbeat: { type: 'string' }, 'cert-lifetime': { type: 'string' },
-    'max-handshakes': { type: 'string' }, 'busy-retry-after': { type: 'string' }, 'max-frame-bytes': { type: 'string' },
-    'max-tls-handshakes': { type: 'string' }, 'inventory-timeout': { type: 'string' },
-  });
-  const positiveInt = (name: string, value: string | undefined): number | undefined => {
-    if (value === undefined) return undefined;
-    if (!/^\d+$/.test(value) || Number(value) < 1) throw new PcgError('PCG_ERR_CONFIG_INVALID', `--${name}: "${value}" is not a positive integer`);
-    return Number(value);
-  };
-  const duration = (name: string): number | undefined => {
-    const value = flags[name as keyof typeof flags] as string | undefined;
-    return value === undefined ? undefined : parseDuration(value, `--${name}`);
-  };
-  const heartbeatMs = duration('heartbeat');
-  const relay = await Relay.create({
-    dataDir: requireFlag(flags['data-dir'], 'data-dir'),
-    ...(flags.listen ? { listen: flags.listen } : {}),
-    ...(flags['database-url'] ? { databaseUrl: flags['database-url'] } : {}),
-    ...(flags['tls-cert'] ? { tlsCertFile: flags['tls-cert'] } : {}),
-    ...(flags['tls-key'] ? { tlsKeyFile: flags['tls-key'] } : {}),
-    ...(flags['tls-host'] ? { tlsHosts: flags['tls-host'] } : {}),
-    ...(duration('pairing-code-ttl') !== undefined ? { pairingCodeTtlMs: duration('pairing-code-ttl') } : {}),
-    ...(heartbeatMs !== undefined ? { heartbeatSeconds: heartbeatMs / 1000 } : {}),
-    ...(duration('cert-lifetime') !== undefined ? { clientCertLifetimeMs: duration('cert-lifetime') } : {}),
-    ...(flags['max-handshakes'] ? { maxConcurrentHandshakes: positiveInt('max-handshakes', flags['max-handshakes']) } : {}),
-    ...(duration('busy-retry-after') !== undefined ? { busyRetryAfterMs: duration('busy-retry-after') } : {}),
-    ...(flags['max-frame-bytes'] ? { maxFrameBytes: positiveInt('max-frame-bytes', flags['max-frame-bytes']) } : {}),
-    ...(duration('inventory-timeout') !== undefined ? { inventoryTimeoutMs: duration('inventory-timeout') } : {}),
-    ...(flags['max-tls-handshakes'] ? { maxConcurrentTlsHandshakes: positiveInt('max-tls-handshakes', flags['max-tls-handshakes']) } : {}),
-  });
-  const stop = (): void => {
-    relay.log.info('relay stopping');
-    relay.close().then(() => process.exit(0), exitWithError);
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
+program.command('serve')
+  .description('Run the relay: tunnel endpoint for gateways, pairing and the REST API on one TLS port.')
+  .option('--data-dir <dir>', 'SQLite store, CA, server certificate and keys (required)')
+  .option('--listen <host:port>', 'address to listen on; port 0 picks a free port (default 127.0.0.1:8443)')
+  .option('--database-url <url>', 'postgres://user@host:port/db (default SQLite relay.db in the data dir)')
+  .option('--tls-cert <file>', 'PEM certificate chain to serve instead of the generated one (with --tls-key)')
+  .option('--tls-key <file>', 'PEM key of --tls-cert')
+  .option('--tls-host <name>', 'extra DNS name or IP for the generated certificate; repeatable', collect)
+  .option('--pairing-code-ttl <duration>', 'lifetime of a pairing code (default 15m)')
+  .option('--heartbeat <duration>', 'gateway heartbeat interval (default 15s)')
+  .option('--cert-lifetime <duration>', 'gateway client certificate lifetime; renewed at 2/3 (default 24h)')
+  .option('--max-handshakes <n>', 'handshakes in flight before PCG_ERR_RELAY_BUSY (default 1024)')
+  .option('--max-tls-handshakes <n>', 'TLS handshakes run at once; others wait in order (default 128)')
+  .option('--busy-retry-after <duration>', 'retry-after hint sent with PCG_ERR_RELAY_BUSY (default 1s)')
+  .option('--max-frame-bytes <n>', 'largest websocket message (default 1048576)')
+  .option('--inventory-timeout <duration>', 'how long an inventory request waits for the gateway (default 30s)')
+  .action(serveCommand);
 
-async function createTenant(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { 'data-dir': { type: 'string' }, name: { type: 'string' }, 'database-url': { type: 'string' } });
-  const dataDir = requireFlag(flags['data-dir'], 'data-dir');
-  const name = requireFlag(flags.name, 'name');
-  const hashKey = await loadHashKey(dataDir);
-  const database = await openDatabase(flags['database-url'] ?? join(dataDir, 'relay.db'));
-  try {
-    const created = await new TenancyStore(database.db, new SecretHasher(hashKey), systemClock).createTenant(name);
-    process.stdout.write(`${JSON.stringify({ tenantId: created.tenantId, projectId: created.projectId, apiKey: created.apiKey })}\n`);
-  } finally {
-    await database.close();
-  }
-}
+program.command('admin').description('Administration of the relay store.')
+  .command('create-tenant')
+  .description('Create a tenant with a default project and an admin; prints {tenantId, projectId, apiKey} once.')
+  .option('--data-dir <dir>', 'the relay data dir, for its hash key (required)')
+  .option('--name <name>', 'tenant name (required)')
+  .option('--database-url <url>', 'postgres://… (default SQLite relay.db in the data dir)')
+  .action(createTenantCommand);
 
-async function main(argv: string[]): Promise<void> {
-  const [command, sub, ...rest] = argv;
-  if (command === 'serve') return serve(argv.slice(1));
-  if (command === 'admin' && sub === 'create-tenant') return createTenant(rest);
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE);
-    return;
-  }
-  throw new PcgError('PCG_ERR_CONFIG_INVALID', `unknown command "${argv.join(' ')}"; run pcg-relay --help`);
-}
-
-main(process.argv.slice(2)).catch(exitWithError);
+await runProgram(program, process.argv.slice(2));

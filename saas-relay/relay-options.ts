@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../proto/clock.js';
 import { PcgError } from '../proto/errors.js';
+import { MAX_FRAME_BYTES } from '../proto/limits.js';
 
 /** Everything `pcg-relay serve` can be told. */
 export interface RelayOptions {
@@ -77,7 +78,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     maxConcurrentHandshakes: options.maxConcurrentHandshakes ?? 1024,
     busyRetryAfterMs: options.busyRetryAfterMs ?? 1000,
     maxConcurrentTlsHandshakes: options.maxConcurrentTlsHandshakes ?? 128,
-    maxFrameBytes: options.maxFrameBytes ?? 1_048_576,
+    maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     eventPollMs: options.eventPollMs ?? 250,
     inventoryTimeoutMs: options.inventoryTimeoutMs ?? 30_000,

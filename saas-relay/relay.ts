@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { silenceLimitMs } from '../proto/limits.js';
 import { createApiServer, type ApiServer } from './api/api-server.js';
 import { createRelayLogger } from './logger.js';
 import { PairingCodes } from './pairing/pairing-codes.js';
@@ -13,6 +14,7 @@ import { GatewayStore } from './store/gateway-store.js';
 import { TenancyStore } from './store/tenancy-store.js';
 import { loadRelayPki, type RelayPki } from './tls/relay-pki.js';
 import { TlsAdmissionGate } from './tunnel/tls-admission-gate.js';
+import { relayHandlers } from './tunnel/relay-handlers.js';
 import { TunnelHub } from './tunnel/tunnel-hub.js';
 
 export type RelayState = 'listening' | 'closing' | 'closed';
@@ -50,13 +52,16 @@ export class Relay {
       hub = await TunnelHub.create({
         path: '/v1/tunnel', heartbeatSeconds: options.heartbeatSeconds, maxConcurrentHandshakes: options.maxConcurrentHandshakes,
         busyRetryAfterMs: options.busyRetryAfterMs, maxFrameBytes: options.maxFrameBytes, handshakeTimeoutMs: options.handshakeTimeoutMs,
-        clientCertLifetimeMs: options.clientCertLifetimeMs, eventPollMs: options.eventPollMs,
-      }, { gateways, events: new GatewayEvents(database.db, clock), ca: pki.ca, handshake: { gateways, pairing, signingKey: pki.signingKey }, clock, log });
+        eventPollMs: options.eventPollMs,
+      }, {
+        gateways, events: new GatewayEvents(database.db, clock), handshake: { gateways, pairing, signingKey: pki.signingKey }, clock, log,
+        handlers: relayHandlers({ gateways, ca: pki.ca, clock, log, clientCertLifetimeMs: options.clientCertLifetimeMs }),
+      });
       const app = await createApiServer({
         tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.ca.certPem, ticketKeys: pki.ticketKeys },
         logger: log,
         tenancy,
-        gateways: { gateways, codes, hub, clock, caPin: pki.caPin, offlineAfterMs: 3 * options.heartbeatSeconds * 1000 + 2000, inventoryTimeoutMs: options.inventoryTimeoutMs },
+        gateways: { gateways, codes, hub, clock, caPin: pki.caPin, offlineAfterMs: silenceLimitMs(options.heartbeatSeconds) + 2000, inventoryTimeoutMs: options.inventoryTimeoutMs },
       });
       const tunnelHub = hub;
       app.server.on('upgrade', (req, socket, head) => tunnelHub.handleUpgrade(req, socket, head));

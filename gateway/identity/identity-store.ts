@@ -11,7 +11,8 @@
  *   relay-ca.crt    the relay CA, trust anchor for reconnects
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../../proto/atomic-file.js';
 import { join } from 'node:path';
 import { PcgError } from '../../proto/errors.js';
 import { generateKeyPair, keyPairFromPem, privateKeyToPem, type KeyPair } from '../../proto/keys.js';
@@ -97,15 +98,6 @@ export class IdentityStore {
   }
 
   async #write(name: string, data: string): Promise<void> {
-    const path = join(this.stateDir, name);
-    const tmp = `${path}.tmp-${process.pid}`;
-    try {
-      await writeFile(tmp, data, { mode: 0o600 });
-      await chmod(tmp, 0o600);
-      await rename(tmp, path);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    await writeFileAtomic(join(this.stateDir, name), data, 0o600);
   }
 }

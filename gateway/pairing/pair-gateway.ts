@@ -1,3 +1,4 @@
+import { MAX_FRAME_BYTES } from '../../proto/limits.js';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../proto/clock.js';
@@ -36,7 +37,7 @@ export async function pairGateway(options: PairOptions): Promise<IdentityRecord>
   const trust: RelayTrust = options.caPin ? { kind: 'pin', caPin: options.caPin } : { kind: 'system', extraCaPem: extraCa };
   const connection = await connectToRelay({
     relayUrl: options.relayUrl, trust, secureContext: relayTlsContext(trust), proxy: options.proxy, timeoutMs: options.timeoutMs,
-    maxFrameBytes: 1_048_576, clock: options.clock,
+    maxFrameBytes: MAX_FRAME_BYTES, clock: options.clock,
   });
   try {
     const { paired, relayPub } = await pairOverTunnel(connection, code, keys, csr, options.timeoutMs);

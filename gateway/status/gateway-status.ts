@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { IdentityStore } from '../identity/identity-store.js';
-import { processAlive, readStatus, type TunnelState } from './status-file.js';
+import { processAlive, readStatus, type StopReason, type TunnelState } from './status-file.js';
 
 /** What `pcg-gateway status` shows, also as JSON. */
 export interface GatewayStatusReport {
@@ -10,6 +10,8 @@ export interface GatewayStatusReport {
   readonly cloudAccountId: string | null;
   readonly relayUrl: string | null;
   readonly tunnel: TunnelState;
+  /** Why the tunnel is stopped for good (code and message), when the relay refused this gateway. */
+  readonly reason: StopReason | null;
   readonly since: string | null;
   readonly lastHeartbeatAt: string | null;
   readonly certExpiresAt: string | null;
@@ -22,19 +24,20 @@ const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms)
 export async function gatewayStatus(stateDir: string): Promise<GatewayStatusReport> {
   const store = new IdentityStore(stateDir);
   if (!store.isPaired) {
-    return { paired: false, gatewayId: null, tenantId: null, cloudAccountId: null, relayUrl: null, tunnel: 'offline', since: null, lastHeartbeatAt: null, certExpiresAt: null, epoch: null, lastError: null };
+    return { paired: false, gatewayId: null, tenantId: null, cloudAccountId: null, relayUrl: null, tunnel: 'stopped', reason: null, since: null, lastHeartbeatAt: null, certExpiresAt: null, epoch: null, lastError: null };
   }
   const identity = await store.load();
   const status = await readStatus(stateDir);
-  // A status left by a process that is gone says nothing about now, except a revocation.
-  const live = status && (status.state === 'revoked' || processAlive(status.pid));
+  // A status left by a process that is gone says nothing about now, except why it stopped for good.
+  const live = status && (status.reason !== null || processAlive(status.pid));
   return {
     paired: true,
     gatewayId: identity.gatewayId,
     tenantId: identity.tenantId,
     cloudAccountId: identity.cloudAccountId,
     relayUrl: identity.relayUrl,
-    tunnel: live ? status.state : 'offline',
+    tunnel: live ? status.state : 'stopped',
+    reason: live ? status.reason : null,
     since: live ? iso(status.since) : null,
     lastHeartbeatAt: iso(status?.lastHeartbeatAt),
     certExpiresAt: new Date(new X509Certificate(identity.clientCertPem).validTo).toISOString(),
@@ -44,10 +47,11 @@ export async function gatewayStatus(stateDir: string): Promise<GatewayStatusRepo
 }
 
 export function formatStatus(report: GatewayStatusReport): string {
-  if (!report.paired) return "paired:          no (run 'pcg-gateway pair')\ntunnel:          offline\n";
+  if (!report.paired) return "paired:          no (run 'pcg-gateway pair')\ntunnel:          stopped\n";
   const rows: Array<[string, string | number | null]> = [
     ['paired', 'yes'], ['gateway', report.gatewayId], ['tenant', report.tenantId], ['cloud account', report.cloudAccountId], ['relay', report.relayUrl],
-    ['tunnel', report.since ? `${report.tunnel} since ${report.since}` : report.tunnel], ['session epoch', report.epoch],
+    ['tunnel', `${report.tunnel}${report.reason ? ` (${report.reason.code})` : ''}${report.since ? ` since ${report.since}` : report.tunnel === 'stopped' ? ' (not running)' : ''}`],
+    ['reason', report.reason?.message ?? null], ['session epoch', report.epoch],
     ['last heartbeat', report.lastHeartbeatAt ?? 'never'], ['cert expires', report.certExpiresAt], ['last error', report.lastError],
   ];
   return rows.filter(([, v]) => v !== null).map(([k, v]) => `${`${k}:`.padEnd(17)}${v}\n`).join('');

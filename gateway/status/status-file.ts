@@ -1,13 +1,28 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../proto/atomic-file.js';
 import { join } from 'node:path';
 
-export type TunnelState = 'online' | 'connecting' | 'offline' | 'revoked';
+/**
+ * The gateway's tunnel, as `pcg-gateway run` drives it:
+ *
+ *   connecting --welcome--> online --closed--> backoff --timer--> connecting
+ *        \--fail--> backoff                                 any --stop()|terminal--> stopped
+ */
+export type TunnelState = 'connecting' | 'online' | 'backoff' | 'stopped';
+
+/** Why the tunnel stopped for good: an operator must act (re-pair, stop a duplicate process). */
+export interface StopReason {
+  readonly code: string;
+  readonly message: string;
+}
 
 /** What `pcg-gateway run` tells `pcg-gateway status` through the state dir. */
 export interface StatusRecord {
   readonly pid: number;
   readonly state: TunnelState;
   readonly since: number;
+  /** Set when the state is `stopped` because the relay refused this gateway for good; null after a plain stop. */
+  readonly reason: StopReason | null;
   readonly lastHeartbeatAt: number | null;
   readonly epoch: number | null;
   readonly certExpiresAt: number | null;
@@ -19,10 +34,7 @@ export interface StatusRecord {
 const FILE = 'status.json';
 
 export async function writeStatus(stateDir: string, status: StatusRecord): Promise<void> {
-  const path = join(stateDir, FILE);
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(status)}\n`, { mode: 0o644 });
-  await rename(tmp, path);
+  await writeFileAtomic(join(stateDir, FILE), `${JSON.stringify(status)}\n`, 0o644);
 }
 
 export async function readStatus(stateDir: string): Promise<StatusRecord | undefined> {

@@ -1,17 +1,21 @@
+import { X509Certificate } from 'node:crypto';
 import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError, RelayBusyError, type ErrorCode } from '../../proto/errors.js';
+import { HandlerTable } from '../../proto/frame-handlers.js';
+import { privateKeyToPem } from '../../proto/keys.js';
+import { MAX_FRAME_BYTES } from '../../proto/limits.js';
+import { SealedChannel, type ChannelEnd } from '../../proto/sealed-channel.js';
+import { RELAY_FRAME_TYPES } from '../../proto/schemas/frames.js';
 import type { GatewayIdentity } from '../identity/identity-store.js';
 import type { ProxyEnv } from '../net/proxy-for-url.js';
 import type { StatusRecord, TunnelState } from '../status/status-file.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import type { VcenterPort } from '../vsphere/vcenter-service.js';
 import { openSession, pinnedRelayKey, type PinnedRelayKey } from './gateway-handshake.js';
 import { GatewaySession } from './gateway-session.js';
 import { connectToRelay, relayTlsContext, type RelayTrust } from './relay-connector.js';
-import { X509Certificate } from 'node:crypto';
-import { privateKeyToPem } from '../../proto/keys.js';
+import type { TunnelFeature } from './tunnel-feature.js';
 
 export interface TunnelClientOptions {
   readonly backoff: BackoffOptions;
@@ -21,64 +25,84 @@ export interface TunnelClientOptions {
   readonly version: string;
 }
 
-/** The client's outside world: where status goes and where a renewed certificate is kept. */
+/** The client's outside world: where status goes. */
 export interface TunnelClientPorts {
   readonly clock: Clock;
   readonly log: Logger;
   reportStatus(status: StatusRecord): void;
-  saveClientCertificate(pem: string): Promise<void>;
-  /** The vCenter this gateway serves, when configured. */
-  readonly vcenter?: VcenterPort | undefined;
 }
 
 /** Errors after which retrying cannot help: the operator must act. */
 const TERMINAL: ReadonlySet<ErrorCode> = new Set(['PCG_ERR_GATEWAY_REVOKED', 'PCG_ERR_GATEWAY_UNKNOWN', 'PCG_ERR_SESSION_SUPERSEDED']);
 
+const TRANSITIONS: Readonly<Record<TunnelState, readonly TunnelState[]>> = {
+  connecting: ['online', 'backoff', 'stopped'],
+  online: ['backoff', 'stopped'],
+  backoff: ['connecting', 'stopped'],
+  stopped: [],
+};
+
 /**
  * Keeps the tunnel up: connect, handshake, run the session, and on any loss reconnect with
  * capped exponential backoff and full jitter (a relay's retry-after hint is honoured, with
- * jitter). Stops for good on revocation or when another process of the same gateway takes over.
+ * jitter). Stops for good, with the reason, on revocation, when the relay does not know this
+ * gateway, or when another process of the same gateway takes over.
  *
- *   connecting --welcome--> online --close--> connecting (after backoff)
- *        \--fail--> offline --backoff--> connecting
- *   any --revoked|superseded--> revoked (terminal)      any --stop()--> stopped
+ *   connecting --welcome--> online --closed--> backoff --timer--> connecting
+ *        \--fail-----------------------------> backoff
+ *   any --stop() | terminal refusal--> stopped (reason: the refusal's code, or none)
+ *
+ * Features (handlers plus opened/closed hooks) are registered at creation.
  */
 export class TunnelClient {
-  #state: TunnelState | 'stopped' = 'connecting';
+  #state: TunnelState = 'connecting';
   #since: number;
   #session: GatewaySession | undefined;
-  #identity: GatewayIdentity;
   #lastHeartbeatAt: number | null = null;
   #lastError: ErrorCode | null = null;
-  #sleep: { timer: NodeJS.Timeout; wake: () => void } | undefined;
-  #terminalError: PcgError | undefined;
-  /** TLS context and validity window of the current client certificate; rebuilt after a renewal. */
-  #tls!: SecureContext;
-  #certWindow!: { notBefore: number; notAfter: number };
+  #stopReason: PcgError | undefined;
+  #wake: (() => void) | undefined;
   #loopDone: Promise<void> | undefined;
   /** The relay's latest TLS session ticket: a reconnect resumes instead of a full handshake. */
   #tlsSession: Buffer | undefined;
-  readonly #trust: RelayTrust;
-  readonly #relayKey: PinnedRelayKey;
-  readonly #backoff: Backoff;
+  #tls: SecureContext;
+  #certWindow: { notBefore: number; notAfter: number };
   #startedAt: number;
 
-  private constructor(identity: GatewayIdentity, private readonly options: TunnelClientOptions, private readonly ports: TunnelClientPorts) {
-    this.#identity = identity;
-    this.#trust = { kind: 'anchor', caPem: identity.relayCaPem };
-    this.#relayKey = pinnedRelayKey(identity.relaySignPub);
-    this.#backoff = new Backoff(options.backoff);
+  private constructor(
+    private readonly identity: GatewayIdentity,
+    private readonly trust: RelayTrust,
+    private readonly relayKey: PinnedRelayKey,
+    private readonly backoff: Backoff,
+    private readonly handlers: HandlerTable<GatewaySession>,
+    private readonly features: readonly TunnelFeature[],
+    private readonly options: TunnelClientOptions,
+    private readonly ports: TunnelClientPorts,
+    tls: { context: SecureContext; window: { notBefore: number; notAfter: number } },
+  ) {
+    this.#tls = tls.context;
+    this.#certWindow = tls.window;
     this.#startedAt = ports.clock.now();
     this.#since = this.#startedAt;
-    this.#useCertificate(identity.clientCertPem);
   }
 
   /**
-   * Builds everything per identity up front (TLS context, pinned keys), so a reconnect costs
-   * only the handshake itself. Call start() to connect.
+   * Builds everything per identity up front (TLS context, pinned keys, the handler table), so a
+   * reconnect costs only the handshake itself. Call start() to connect.
    */
-  static prepare(identity: GatewayIdentity, options: TunnelClientOptions, ports: TunnelClientPorts): TunnelClient {
-    return new TunnelClient(identity, options, ports);
+  static create(identity: GatewayIdentity, options: TunnelClientOptions, ports: TunnelClientPorts, features: readonly TunnelFeature[]): TunnelClient {
+    const trust: RelayTrust = { kind: 'anchor', caPem: identity.relayCaPem };
+    const handlers = HandlerTable.register<GatewaySession>(RELAY_FRAME_TYPES, features.flatMap((f) => (f.handlers ? [f.handlers] : [])));
+    return new TunnelClient(identity, trust, pinnedRelayKey(identity.relaySignPub), new Backoff(options.backoff), handlers, features, options, ports,
+      TunnelClient.#tlsFor(trust, identity, identity.clientCertPem));
+  }
+
+  static #tlsFor(trust: RelayTrust, identity: GatewayIdentity, certPem: string): { context: SecureContext; window: { notBefore: number; notAfter: number } } {
+    const cert = new X509Certificate(certPem);
+    return {
+      context: relayTlsContext(trust, { certPem, keyPem: privateKeyToPem(identity.signKey.privateKey) }),
+      window: { notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) },
+    };
   }
 
   /** Starts the connect loop once; later calls do nothing. */
@@ -90,19 +114,12 @@ export class TunnelClient {
     return this;
   }
 
-  /** Settles when the loop has ended: on stop() or on a terminal error. */
+  /** Settles when the loop has ended: on stop() or on a terminal refusal. */
   get done(): Promise<void> {
     return this.#loopDone ?? Promise.resolve();
   }
 
-  #useCertificate(certPem: string): void {
-    const cert = new X509Certificate(certPem);
-    this.#certWindow = { notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
-    this.#tls = relayTlsContext(this.#trust, { certPem, keyPem: privateKeyToPem(this.#identity.signKey.privateKey) });
-    this.#tlsSession = undefined; // a resumed session would present the old certificate
-  }
-
-  get state(): TunnelState | 'stopped' {
+  get state(): TunnelState {
     return this.#state;
   }
 
@@ -111,97 +128,109 @@ export class TunnelClient {
   }
 
   /** Why the client stopped by itself, if it did. */
-  get terminalError(): PcgError | undefined {
-    return this.#terminalError;
+  get stopReason(): PcgError | undefined {
+    return this.#stopReason;
+  }
+
+  /** Validity of the client certificate in use. */
+  get certWindow(): { readonly notBefore: number; readonly notAfter: number } {
+    return this.#certWindow;
+  }
+
+  /** Uses a renewed client certificate from the next connection on. */
+  useCertificate(certPem: string): void {
+    const tls = TunnelClient.#tlsFor(this.trust, this.identity, certPem);
+    this.#tls = tls.context;
+    this.#certWindow = tls.window;
+    this.#tlsSession = undefined; // a resumed session would present the old certificate
   }
 
   /** Idempotent; resolves once the loop has ended and the socket is closed. */
   async stop(): Promise<void> {
-    if (this.#state !== 'stopped' && this.#state !== 'revoked') this.#setState('stopped');
+    if (this.#state !== 'stopped') this.#transition('stopped');
     this.#session?.close('normal');
-    this.#sleep?.wake();
+    this.#wake?.();
     await this.done;
   }
 
-  #setState(state: TunnelState | 'stopped'): void {
-    if (this.#state === state) return;
-    this.#state = state;
+  #transition(to: TunnelState): void {
+    if (!TRANSITIONS[this.#state].includes(to)) throw new Error(`illegal tunnel transition ${this.#state} → ${to}`);
+    this.#state = to;
     this.#since = this.ports.clock.now();
     this.#report();
   }
 
   #report(): void {
-    if (this.#state === 'stopped') return;
     this.ports.reportStatus({
-      pid: process.pid, state: this.#state, since: this.#since, lastHeartbeatAt: this.#lastHeartbeatAt,
-      epoch: this.#session?.welcome.epoch ?? null, certExpiresAt: this.#certWindow.notAfter,
+      pid: process.pid, state: this.#state, since: this.#since,
+      reason: this.#stopReason ? { code: this.#stopReason.code, message: this.#stopReason.message } : null,
+      lastHeartbeatAt: this.#lastHeartbeatAt, epoch: this.#session?.epoch ?? null, certExpiresAt: this.#certWindow.notAfter,
       lastError: this.#state === 'online' ? null : this.#lastError, updatedAt: this.ports.clock.now(),
     });
   }
 
-  get #stopped(): boolean {
-    return this.#state === 'stopped' || this.#state === 'revoked';
+  /** The relay acknowledged a heartbeat (handlers/heartbeat-ack-handlers.ts). */
+  heartbeatAcked(at: number): void {
+    this.#lastHeartbeatAt = at;
+    this.#report();
   }
 
   async #loop(): Promise<void> {
     this.#report();
-    while (!this.#stopped) {
+    while (this.#state !== 'stopped') {
       let delay: number;
       try {
         const ended = await this.#connectOnce();
         if (this.#stopped) break;
         if (ended.code && TERMINAL.has(ended.code)) {
-          this.#terminate(new PcgError(ended.code, `the relay closed the tunnel (${ended.closeCode})`));
+          this.#stop(new PcgError(ended.code, `the relay closed the tunnel (${ended.closeCode})`));
           break;
         }
         this.ports.log.warn({ closeCode: ended.closeCode, code: ended.code, reason: ended.reason }, 'tunnel closed; reconnecting');
         this.#lastError = ended.code ?? 'PCG_ERR_RELAY_UNREACHABLE';
-        delay = this.#backoff.next();
+        delay = this.backoff.next();
       } catch (err) {
         if (this.#stopped) break;
-        const error = err instanceof PcgError ? err : new PcgError('PCG_ERR_RELAY_UNREACHABLE', String(err), { cause: err });
+        const error = PcgError.wrap(err, 'PCG_ERR_RELAY_UNREACHABLE');
         if (TERMINAL.has(error.code)) {
-          this.#terminate(error);
+          this.#stop(error);
           break;
         }
         this.#lastError = error.code;
-        delay = error instanceof RelayBusyError ? this.#backoff.afterHint(error.retryAfterMs) : this.#backoff.next();
-        this.ports.log.warn({ code: error.code, detail: error.message, retryInMs: delay, attempt: this.#backoff.attempts }, 'relay not reachable; retrying');
+        delay = error instanceof RelayBusyError ? this.backoff.afterHint(error.retryAfterMs) : this.backoff.next();
+        this.ports.log.warn({ code: error.code, detail: error.message, retryInMs: delay, attempt: this.backoff.attempts }, 'relay not reachable; retrying');
       }
-      this.#setState('offline');
+      this.#transition('backoff');
       await this.#pause(delay);
-      if (!this.#stopped) this.#setState('connecting');
+      if (!this.#stopped) this.#transition('connecting');
     }
   }
 
-  #terminate(error: PcgError): void {
-    this.#terminalError = error;
-    this.#lastError = error.code;
-    this.ports.log.error({ code: error.code }, error.message);
-    this.#state = 'revoked';
-    this.#since = this.ports.clock.now();
-    this.#report();
+  /** A getter, not a field test: stop() may run during any await of the loop. */
+  get #stopped(): boolean {
+    return this.#state === 'stopped';
   }
 
-  async #connectOnce(): Promise<{ closeCode: number; code: ErrorCode | undefined; reason: string }> {
-    const identity = this.#identity;
+  #stop(reason: PcgError): void {
+    this.#stopReason = reason;
+    this.#lastError = reason.code;
+    this.ports.log.error({ code: reason.code }, reason.message);
+    this.#transition('stopped');
+  }
+
+  async #connectOnce(): Promise<ChannelEnd> {
+    const identity = this.identity;
     const connection = await connectToRelay({
-      relayUrl: identity.relayUrl,
-      trust: this.#trust,
-      secureContext: this.#tls,
-      tlsSession: this.#tlsSession,
+      relayUrl: identity.relayUrl, trust: this.trust, secureContext: this.#tls, tlsSession: this.#tlsSession,
       onTlsSession: (session) => {
         this.#tlsSession = session;
       },
-      proxy: this.options.proxy,
-      timeoutMs: this.options.connectTimeoutMs,
-      maxFrameBytes: 1_048_576,
-      clock: this.ports.clock,
+      proxy: this.options.proxy, timeoutMs: this.options.connectTimeoutMs, maxFrameBytes: MAX_FRAME_BYTES, clock: this.ports.clock,
     });
     const { ws } = connection;
     let established;
     try {
-      established = await openSession(connection, { gatewayId: identity.gatewayId, signKey: identity.signKey, relay: this.#relayKey }, this.options.connectTimeoutMs);
+      established = await openSession(connection, { gatewayId: identity.gatewayId, signKey: identity.signKey, relay: this.relayKey }, this.options.connectTimeoutMs);
     } catch (err) {
       ws.terminate();
       throw err;
@@ -210,38 +239,51 @@ export class TunnelClient {
       ws.terminate();
       return { closeCode: 1000, code: undefined, reason: 'stopped' };
     }
-    const session = new GatewaySession(ws, established.sealer, established.opener, established.welcome, established.pending, {
-      version: this.options.version, startedAt: this.#startedAt, signKey: identity.signKey, certWindow: () => this.#certWindow,
-    }, {
-      heartbeatAcked: (at) => {
-        this.#lastHeartbeatAt = at;
-        this.#report();
-      },
-      certificateRenewed: async (pem) => {
-        await this.ports.saveClientCertificate(pem);
-        this.#identity = { ...this.#identity, clientCertPem: pem };
-        this.#useCertificate(pem);
-      },
-    }, this.ports.clock, this.ports.log, this.ports.vcenter);
+    const log = this.ports.log.child({ epoch: established.welcome.epoch });
+    const channel = new SealedChannel(ws, established.sealer, established.opener, { accepts: this.handlers.accepts, clock: this.ports.clock, log });
+    const session = new GatewaySession(established.welcome, channel, this.handlers, {
+      clock: this.ports.clock, log,
+      status: () => ({
+        version: this.options.version, uptime_s: Math.round((this.ports.clock.now() - this.#startedAt) / 1000), cert_expires_at: this.#certWindow.notAfter,
+      }),
+    });
     this.#session = session;
-    this.#backoff.reset();
+    this.backoff.reset();
     this.#lastError = null;
-    this.#setState('online');
+    // The welcome is the relay's first word on this session, and the relay counts the session's
+    // start as the gateway's first sign of life: both sides show the same moment.
+    this.#lastHeartbeatAt = this.ports.clock.now();
+    session.start(established.pending);
+    this.#transition('online');
     this.ports.log.info({ epoch: established.welcome.epoch, heartbeatS: established.welcome.heartbeat_s }, 'tunnel online');
+    this.#each((f) => f.opened?.(session), 'opened');
     const ended = await session.ended;
+    this.#each((f) => f.closed?.(session, ended), 'closed');
     this.#session = undefined;
     return ended;
   }
 
+  #each(call: (feature: TunnelFeature) => void, hook: string): void {
+    for (const feature of this.features) {
+      try {
+        call(feature);
+      } catch (err) {
+        this.ports.log.error({ err }, `a tunnel feature failed in ${hook}`);
+      }
+    }
+  }
+
   #pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const wake = (): void => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
         clearTimeout(timer);
-        this.#sleep = undefined;
+        this.#wake = undefined;
         resolve();
       };
-      const timer = setTimeout(wake, ms);
-      this.#sleep = { timer, wake };
     });
   }
 }

@@ -6,6 +6,12 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Id, Millis, Pem } from './common.js';
 import { InventoryItemSchema, InventoryKindSchema } from './inventory.js';
 
+/**
+ * Request frames carry an `id` chosen by the sender; every reply (and an `error` answering the
+ * request) carries the same id back. Ids are per session and per direction.
+ */
+export const RequestId = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
 export const WelcomeFrame = Type.Object({
   type: Type.Literal('welcome'),
   epoch: Type.Integer({ minimum: 1, description: 'session epoch: fencing token, higher supersedes lower' }),
@@ -48,15 +54,19 @@ export const ErrorFrame = Type.Object({
   message: Type.String({ maxLength: 2048 }),
   /** Type of the frame this error answers, when known. */
   ref: Type.Optional(Type.String({ maxLength: 64 })),
+  /** Request id of the frame this error answers, when it carried one: the error settles that request. */
+  id: Type.Optional(RequestId),
 }, { additionalProperties: false });
 
 export const CertRenewFrame = Type.Object({
   type: Type.Literal('cert.renew'),
+  id: Type.Optional(RequestId),
   csr: Pem,
 }, { additionalProperties: false });
 
 export const CertRenewedFrame = Type.Object({
   type: Type.Literal('cert.renewed'),
+  id: Type.Optional(RequestId),
   cert: Pem,
   cert_expires_at: Millis,
 }, { additionalProperties: false });
@@ -64,13 +74,13 @@ export const CertRenewedFrame = Type.Object({
 /** Round-trip probe: the relay sends `echo`, the gateway answers `echo.reply` with the same id and data. */
 export const EchoFrame = Type.Object({
   type: Type.Literal('echo'),
-  id: Type.Integer({ minimum: 0 }),
+  id: RequestId,
   data: Type.String({ maxLength: 65536 }),
 }, { additionalProperties: false });
 
 export const EchoReplyFrame = Type.Object({
   type: Type.Literal('echo.reply'),
-  id: Type.Integer({ minimum: 0 }),
+  id: RequestId,
   data: Type.String({ maxLength: 65536 }),
 }, { additionalProperties: false });
 
@@ -84,14 +94,14 @@ export const VcenterInfoFrame = Type.Object({
 
 export const InventoryRequestFrame = Type.Object({
   type: Type.Literal('inventory.request'),
-  id: Type.Integer({ minimum: 0 }),
+  id: RequestId,
   kind: InventoryKindSchema,
   datacenter: Type.Optional(Type.String({ maxLength: 256 })),
 }, { additionalProperties: false });
 
 export const InventoryResponseFrame = Type.Object({
   type: Type.Literal('inventory.response'),
-  id: Type.Integer({ minimum: 0 }),
+  id: RequestId,
   items: Type.Optional(Type.Array(InventoryItemSchema, { maxItems: 100_000 })),
   error: Type.Optional(Type.Object({ code: Type.String({ pattern: '^PCG_ERR_[A-Z_]+$' }), message: Type.String({ maxLength: 2048 }) }, { additionalProperties: false })),
 }, { additionalProperties: false });
@@ -102,6 +112,7 @@ export type InventoryResponseFrame = Static<typeof InventoryResponseFrame>;
 export type WelcomeFrame = Static<typeof WelcomeFrame>;
 export type PairedFrame = Static<typeof PairedFrame>;
 export type HeartbeatFrame = Static<typeof HeartbeatFrame>;
+export type GatewayStatus = Static<typeof GatewayStatus>;
 export type HeartbeatAckFrame = Static<typeof HeartbeatAckFrame>;
 export type ErrorFrame = Static<typeof ErrorFrame>;
 export type CertRenewFrame = Static<typeof CertRenewFrame>;

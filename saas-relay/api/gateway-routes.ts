@@ -5,6 +5,7 @@ import type { PairingCodes } from '../pairing/pairing-codes.js';
 import { gatewayStatus, type GatewayStore } from '../store/gateway-store.js';
 import type { GatewayTable } from '../store/schema.js';
 import type { TunnelHub } from '../tunnel/tunnel-hub.js';
+import { requestInventory } from '../tunnel/handlers/inventory-handlers.js';
 import * as S from './api-schemas.js';
 import { ERROR_RESPONSES as errors, type RouteApp as App } from './route-app.js';
 import { requireTenantAdmin } from './authenticate.js';
@@ -79,7 +80,7 @@ export function gatewayRoutes(app: App, deps: GatewayRouteDeps): void {
     const account = await deps.gateways.getCloudAccount(req.principal.tenantId, req.params.id);
     const session = deps.hub.session(account.gateway_id);
     if (!session) throw new PcgError('PCG_ERR_GATEWAY_OFFLINE', `gateway ${account.gateway_id} of cloud account ${account.id} is not connected`);
-    const items = await session.requestInventory(req.query.kind, req.query.datacenter, deps.inventoryTimeoutMs);
+    const items = await requestInventory(session, req.query.kind, req.query.datacenter, deps.inventoryTimeoutMs);
     return { cloudAccountId: account.id, kind: req.query.kind, items };
   });
 

@@ -74,14 +74,15 @@ export class GatewayStore {
   }
 
   /**
-   * Starts a session: bumps the epoch (fencing token) and marks the gateway connected. Returns
-   * the new epoch; a previous session that is still open anywhere is told by the event feed.
+   * Starts a session: bumps the epoch (fencing token) and marks the gateway connected, heard from
+   * now, running `version` (from its hello). Returns the new epoch; a previous session that is
+   * still open anywhere is told by the event feed.
    */
-  async beginSession(gateway: GatewayTable): Promise<number> {
+  async beginSession(gateway: GatewayTable, version: string): Promise<number> {
     const now = this.clock.now();
     return this.db.transaction().execute(async (trx) => {
       const row = await trx.updateTable('gateways')
-        .set((eb) => ({ epoch: eb('epoch', '+', 1), connected_at: now, last_seen_at: now, disconnected_at: null }))
+        .set((eb) => ({ epoch: eb('epoch', '+', 1), connected_at: now, last_seen_at: now, disconnected_at: null, version }))
         .where('id', '=', gateway.id).where('revoked_at', 'is', null)
         .returning(['epoch']).executeTakeFirst();
       if (!row) throw new PcgError('PCG_ERR_GATEWAY_REVOKED', `gateway ${gateway.id} is revoked`);

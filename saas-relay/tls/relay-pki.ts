@@ -11,7 +11,8 @@
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../proto/atomic-file.js';
 import { join } from 'node:path';
 import { keyPairFromPem, generateKeyPair, privateKeyToPem, type KeyPair } from '../../proto/keys.js';
 import { spkiPin } from '../../proto/ca-pin.js';
@@ -29,15 +30,8 @@ export interface RelayPki {
   readonly ticketKeys: Buffer;
 }
 
-async function writeAtomic(path: string, data: string | Buffer, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
-}
-
 async function loadOrCreate(path: string, mode: number, make: () => string | Buffer): Promise<Buffer> {
-  if (!existsSync(path)) await writeAtomic(path, make(), mode);
+  if (!existsSync(path)) await writeFileAtomic(path, make(), mode);
   return readFile(path);
 }
 
@@ -73,8 +67,8 @@ export async function loadRelayPki(options: PkiOptions): Promise<RelayPki> {
     const stale = !current || current.subjectAltName === undefined || !sameHosts(current, wanted) || Date.parse(current.validTo) - options.now < 30 * 86_400_000;
     if (stale) {
       const issued = ca.issueServer(options.serverHosts, options.now, 397 * 86_400_000);
-      await writeAtomic(join(dir, 'server.key'), issued.keyPem, 0o600);
-      await writeAtomic(certPath, issued.certPem + ca.certPem, 0o644);
+      await writeFileAtomic(join(dir, 'server.key'), issued.keyPem, 0o600);
+      await writeFileAtomic(certPath, issued.certPem + ca.certPem, 0o644);
     }
     serverKeyPem = await readFile(join(dir, 'server.key'), 'utf8');
     serverCertPem = await readFile(certPath, 'utf8');

@@ -32,6 +32,8 @@ export interface AuthenticatedSession {
   readonly gateway: GatewayTable;
   readonly sealer: FrameSealer;
   readonly opener: FrameOpener;
+  /** The gateway's software version from its hello, recorded with the session's start. */
+  readonly agent: string;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -130,5 +132,5 @@ export async function runRelayHandshake(ws: WebSocket, socket: TLSSocket, servic
     ws.close(1000, 'paired');
     return { kind: 'paired', gatewayId: paired.gateway_id };
   }
-  return { kind: 'session', session: { gateway, sealer, opener } };
+  return { kind: 'session', session: { gateway, sealer, opener, agent: opening.agent } };
 }

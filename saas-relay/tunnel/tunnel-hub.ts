@@ -7,9 +7,17 @@ import type { Clock } from '../../proto/clock.js';
 import { PcgError, type ErrorCode } from '../../proto/errors.js';
 import type { GatewayEvents } from '../store/gateway-events.js';
 import type { GatewayStore } from '../store/gateway-store.js';
-import type { CertificateAuthority } from '../tls/certificate-authority.js';
+import type { HandlerTable } from '../../proto/frame-handlers.js';
+import { silenceLimitMs } from '../../proto/limits.js';
+import { SealedChannel } from '../../proto/sealed-channel.js';
 import { rejectConnection, runRelayHandshake, type HandshakeServices } from './relay-handshake.js';
 import { TunnelSession } from './tunnel-session.js';
+
+/** Told when a session of this relay opens (after welcome) and when it closes: features resume work here. */
+export interface SessionListener {
+  opened?(session: TunnelSession): void;
+  closed?(session: TunnelSession): void;
+}
 
 export interface TunnelHubOptions {
   /** Path the tunnel upgrades on. @default '/v1/tunnel' */
@@ -23,7 +31,6 @@ export interface TunnelHubOptions {
   /** Largest websocket message accepted; larger ones close the connection with 1009. */
   readonly maxFrameBytes: number;
   readonly handshakeTimeoutMs: number;
-  readonly clientCertLifetimeMs: number;
   /** How often the change feed is polled for revocations and supersedes from any relay. */
   readonly eventPollMs: number;
 }
@@ -31,7 +38,8 @@ export interface TunnelHubOptions {
 export interface TunnelHubDeps {
   readonly gateways: GatewayStore;
   readonly events: GatewayEvents;
-  readonly ca: CertificateAuthority;
+  /** Every frame a session receives goes here (relay-handlers.ts). */
+  readonly handlers: HandlerTable<TunnelSession>;
   readonly handshake: Omit<HandshakeServices, 'handshakeTimeoutMs'>;
   readonly clock: Clock;
   readonly log: Logger;
@@ -45,6 +53,7 @@ export interface TunnelHubDeps {
 export class TunnelHub {
   readonly #wss: WebSocketServer;
   readonly #sessions = new Map<string, TunnelSession>();
+  readonly #listeners: SessionListener[] = [];
   #handshaking = 0;
   #lastEventId = 0;
   #timers: NodeJS.Timeout[] = [];
@@ -68,8 +77,25 @@ export class TunnelHub {
     return this.#sessions.size;
   }
 
+  /** This relay's open session of a gateway, if it holds one. */
   session(gatewayId: string): TunnelSession | undefined {
-    return this.#sessions.get(gatewayId);
+    const session = this.#sessions.get(gatewayId);
+    return session?.isOpen ? session : undefined;
+  }
+
+  /** Registers a feature's interest in sessions opening and closing; call at start. */
+  onSession(listener: SessionListener): void {
+    this.#listeners.push(listener);
+  }
+
+  #notify(event: 'opened' | 'closed', session: TunnelSession): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener[event]?.(session);
+      } catch (err) {
+        this.deps.log.error({ err, gatewayId: session.gatewayId }, `session ${event} listener failed`);
+      }
+    }
   }
 
   /** The HTTP server's 'upgrade' listener. */
@@ -95,22 +121,19 @@ export class TunnelHub {
           this.deps.log.info({ gatewayId: outcome.gatewayId }, 'gateway paired');
           return;
         }
-        const { gateway, sealer, opener } = outcome.session;
-        const epoch = await this.deps.gateways.beginSession(gateway);
-        const session = new TunnelSession(gateway.id, gateway.tenant_id, epoch, gateway.sign_pub ?? '', ws, sealer, opener, {
-          gateways: this.deps.gateways, ca: this.deps.ca, clock: this.deps.clock, log: this.deps.log,
-          clientCertLifetimeMs: this.options.clientCertLifetimeMs, onClosed: (s) => this.#onSessionClosed(s),
-        });
-        if (ws.readyState !== ws.OPEN) {
-          // The socket died between auth and now: the 'close' listener came too late to run.
-          this.#onSessionClosed(session);
-          return;
-        }
+        const { gateway, sealer, opener, agent } = outcome.session;
+        const epoch = await this.deps.gateways.beginSession(gateway, agent);
+        const log = this.deps.log.child({ gatewayId: gateway.id, epoch });
+        const channel = new SealedChannel(ws, sealer, opener, { accepts: this.deps.handlers.accepts, clock: this.deps.clock, log });
+        const session = new TunnelSession({ gatewayId: gateway.id, tenantId: gateway.tenant_id, epoch, signPub: gateway.sign_pub ?? '' }, channel, this.deps.handlers,
+          (s) => this.#onSessionClosed(s)).start();
+        if (!session.isOpen) return; // the socket died between auth and now; start() has recorded its end
         const previous = this.#sessions.get(gateway.id);
         this.#sessions.set(gateway.id, session);
         previous?.close('PCG_ERR_SESSION_SUPERSEDED', `superseded by epoch ${epoch}`);
         session.send({ type: 'welcome', epoch, heartbeat_s: this.options.heartbeatSeconds, server_time: this.deps.clock.now() });
-        this.deps.log.debug({ gatewayId: gateway.id, epoch, tlsResumed: socket.isSessionReused() }, 'tunnel established');
+        log.debug({ tlsResumed: socket.isSessionReused() }, 'tunnel established');
+        this.#notify('opened', session);
       })
       .catch((err: unknown) => {
         const error = err instanceof PcgError ? err : new PcgError('PCG_ERR_INTERNAL', 'handshake failed', { cause: err });
@@ -124,6 +147,7 @@ export class TunnelHub {
 
   #onSessionClosed(session: TunnelSession): void {
     if (this.#sessions.get(session.gatewayId) === session) this.#sessions.delete(session.gatewayId);
+    this.#notify('closed', session);
     this.deps.gateways.endSession(session.gatewayId, session.epoch).catch((err: unknown) => this.deps.log.warn({ err }, 'could not record session end'));
   }
 
@@ -151,9 +175,9 @@ export class TunnelHub {
       });
   }
 
-  /** Closes sessions silent for three heartbeat intervals: the peer or the path is gone. */
+  /** Closes sessions silent for MISSED_HEARTBEATS intervals: the peer or the path is gone. */
   #sweepSilentSessions(): void {
-    const deadline = this.deps.clock.now() - 3 * this.options.heartbeatSeconds * 1000;
+    const deadline = this.deps.clock.now() - silenceLimitMs(this.options.heartbeatSeconds);
     for (const session of this.#sessions.values()) {
       if (session.lastFrameAt < deadline) session.close('PCG_ERR_HEARTBEAT_TIMEOUT');
     }

@@ -68,7 +68,8 @@ describe('pairing (real relay and gateway processes)', function () {
       await run.stop();
     }
     await waitFor('offline after the gateway stops', async () => (await api.get<{ status: string }>(`/v1/gateways/${gw.id}`)).body.status === 'offline');
-    assert.equal((await gatewayStatusJson(dir)).tunnel, 'offline');
+    assert.equal((await gatewayStatusJson(dir)).tunnel, 'stopped');
+    assert.equal((await gatewayStatusJson(dir)).reason, null);
   });
 
   it('refuses a used code; the second state dir is never created', async () => {

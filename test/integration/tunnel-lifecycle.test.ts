@@ -61,7 +61,9 @@ describe('tunnel lifecycle (real relay and gateway processes)', function () {
     });
     assert.equal(after.sessionEpoch, epochBefore + 1);
     assert.equal((await gatewayStatusJson(copy.path)).tunnel, 'online');
-    assert.equal((await gatewayStatusJson(dir)).tunnel, 'revoked', 'the superseded process stopped for good');
+    const superseded = await gatewayStatusJson(dir);
+    assert.equal(superseded.tunnel, 'stopped', 'the superseded process stopped for good');
+    assert.equal((superseded.reason as { code: string }).code, 'PCG_ERR_SESSION_SUPERSEDED');
   });
 
   it('revocation closes the tunnel within a second and refuses it afterwards', async () => {
@@ -75,7 +77,9 @@ describe('tunnel lifecycle (real relay and gateway processes)', function () {
     assert.equal(await gateway.exited, 1);
     assert.ok(Date.now() - revokedAt < 1000, `closed after ${Date.now() - revokedAt} ms`);
     assert.match(gateway.stderr, /^PCG_ERR_GATEWAY_REVOKED: /m);
-    assert.equal((await gatewayStatusJson(dir)).tunnel, 'revoked');
+    const revoked = await gatewayStatusJson(dir);
+    assert.equal(revoked.tunnel, 'stopped');
+    assert.equal((revoked.reason as { code: string }).code, 'PCG_ERR_GATEWAY_REVOKED');
     const again = run(dir);
     assert.equal(await again.exited, 1);
     assert.match(again.stderr, /^PCG_ERR_GATEWAY_REVOKED: /m);
@@ -110,7 +114,7 @@ describe('tunnel lifecycle (real relay and gateway processes)', function () {
     assert.ok(retries.length >= 3 && retries.length <= 15, `${retries.length} attempts in 3 s`);
     assert.ok(retries.every((l) => l.code === 'PCG_ERR_RELAY_UNREACHABLE'));
     const status = await gatewayStatusJson(dir);
-    assert.ok(['offline', 'connecting'].includes(status.tunnel as string));
+    assert.ok(['backoff', 'connecting'].includes(status.tunnel as string));
     assert.equal(status.lastError, 'PCG_ERR_RELAY_UNREACHABLE');
     const back = await own.restart();
     cleanup.push(() => back.stop());

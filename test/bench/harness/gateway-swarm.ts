@@ -9,6 +9,7 @@ import { systemClock } from '../../../proto/clock.js';
 import { Secret } from '../../../proto/secret.js';
 import { IdentityStore } from '../../../gateway/identity/identity-store.js';
 import { pairGateway } from '../../../gateway/pairing/pair-gateway.js';
+import { gatewayFeatures } from '../../../gateway/daemon/gateway-features.js';
 import { TunnelClient } from '../../../gateway/tunnel/tunnel-client.js';
 import { serveIpc } from './ipc.js';
 
@@ -45,10 +46,15 @@ serveIpc({
   prepare: async (msg) => {
     const { baseDir, from, to, backoffMaxMs } = msg as { baseDir: string; from: number; to: number; backoffMaxMs: number };
     for (let i = from; i < to; i++) {
-      const identity = await new IdentityStore(join(baseDir, `gw-${i}`)).load();
-      prepared.push(TunnelClient.prepare(identity, {
+      const identityStore = new IdentityStore(join(baseDir, `gw-${i}`));
+      const identity = await identityStore.load();
+      let client: TunnelClient | undefined;
+      // The daemon's own feature set (without vCenter): what a real gateway registers.
+      const features = gatewayFeatures({ identity, identityStore, vcenter: undefined, tunnel: () => client!, clock: systemClock, log });
+      client = TunnelClient.create(identity, {
         backoff: { initialMs: 500, maxMs: backoffMaxMs, floorMs: 100 }, connectTimeoutMs: 60_000, proxy: {}, version: 'bench',
-      }, { clock: systemClock, log, reportStatus: () => undefined, saveClientCertificate: () => Promise.resolve() }));
+      }, { clock: systemClock, log, reportStatus: () => undefined }, features);
+      prepared.push(client);
     }
     return prepared.length;
   },

@@ -2,6 +2,7 @@
  * Bench child: the real Relay class in its own process, driven over IPC so the orchestrator can
  * provision gateways, read memory after a full GC, and time echo round trips from the relay side.
  */
+import { echo } from '../../../saas-relay/tunnel/handlers/echo-handlers.js';
 import { createServer } from 'node:https';
 import pino from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -57,7 +58,7 @@ serveIpc({
       return Number(process.hrtime.bigint() - t) / 1e6;
     };
     for (let i = 0; i < count; i++) {
-      sealed.push(await time(() => session.echo(data)));
+      sealed.push(await time(() => echo(session, data)));
       plain.push(await time(() => new Promise<void>((resolve) => {
         ws.once('message', () => resolve());
         ws.send(JSON.stringify({ type: 'echo', id: i, data }));

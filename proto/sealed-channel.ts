@@ -1,0 +1,161 @@
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import type { Clock } from './clock.js';
+import { codeForClose, PcgError, type ErrorCode } from './errors.js';
+import { decodeFrame, encodeFrame } from './frame-codec.js';
+import type { FrameOpener, FrameSealer } from './frame-sealer.js';
+import { CLOSE_GRACE_MS } from './limits.js';
+import type { Frame, FrameType } from './schemas/frames.js';
+
+/** A websocket message as ws hands it over (also what arrived during the handshake). */
+export interface ChannelMessage {
+  readonly data: Buffer;
+  readonly isBinary: boolean;
+}
+
+/** How a channel ended: the websocket close code and, when it is one of ours, its error code. */
+export interface ChannelEnd {
+  readonly closeCode: number;
+  readonly code: ErrorCode | undefined;
+  readonly reason: string;
+}
+
+/** Who gets what the channel receives: its owner (a session), never a feature directly. */
+export interface ChannelReceiver {
+  /** An authentic, schema-valid frame of an accepted type. A throw or rejection is answered with an `error` frame. */
+  frame(frame: Frame): void | Promise<void>;
+  /** Called once, when the socket has closed. */
+  closed(end: ChannelEnd): void;
+}
+
+export interface SealedChannelOptions {
+  /** Frame types this end accepts; anything else is answered with PCG_ERR_FRAME_INVALID. */
+  readonly accepts: readonly FrameType[];
+  readonly clock: Clock;
+  /** Bound with the peer's identity, so every line says whose frame it was. */
+  readonly log: Logger;
+}
+
+export type ChannelState = 'open' | 'closing' | 'closed';
+
+/**
+ * The sealed websocket after a handshake, with the one receive policy both ends share:
+ *
+ *   binary message --open--> plaintext --decode+validate--> frame --> receiver.frame()
+ *        |                       |                                        |
+ *   text / tag fails        not JSON / schema / type not accepted    handler throws
+ *        v                       v                                        v
+ *   close 4005 (PCG_ERR_FRAME_AUTH)   `error` frame {code, message, ref, id}; the connection survives
+ *
+ * A frame that fails authentication cannot be answered (the peer's keys or counters are off), so
+ * only that ends the connection. `send()` on a channel that is not open throws
+ * PCG_ERR_TUNNEL_CLOSED: a caller always learns that its frame did not go out.
+ */
+export class SealedChannel {
+  #state: ChannelState = 'open';
+  #lastFrameAt = 0;
+  #receiver: ChannelReceiver | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly sealer: FrameSealer,
+    private readonly opener: FrameOpener,
+    private readonly options: SealedChannelOptions,
+  ) {}
+
+  /**
+   * Starts receiving. `pending` are messages that arrived behind the handshake's last message
+   * before this listener existed; they are handled first, in order.
+   */
+  start(receiver: ChannelReceiver, pending: readonly ChannelMessage[] = []): void {
+    if (this.#receiver) throw new Error('SealedChannel.start() called twice');
+    this.#receiver = receiver;
+    this.#lastFrameAt = this.options.clock.now();
+    this.ws.once('close', (closeCode: number, reason: Buffer) => this.#onClose(closeCode, reason.toString()));
+    this.ws.on('message', (data, isBinary) => this.#receive({ data: data as Buffer, isBinary }));
+    for (const message of pending) this.#receive(message);
+    // The socket may have closed before 'close' had a listener: settle now rather than never.
+    if (this.ws.readyState === this.ws.CLOSED) this.#onClose(1006, 'closed during the handshake');
+  }
+
+  get state(): ChannelState {
+    return this.#state;
+  }
+
+  /** Open and able to send right now. */
+  get isOpen(): boolean {
+    return this.#state === 'open' && this.ws.readyState === this.ws.OPEN;
+  }
+
+  /** When the last authentic frame arrived (ms); silence detection reads it. */
+  get lastFrameAt(): number {
+    return this.#lastFrameAt;
+  }
+
+  /** Seals and sends; throws PCG_ERR_TUNNEL_CLOSED when the channel is not open. */
+  send(frame: Frame): void {
+    if (this.#state !== 'open' || this.ws.readyState !== this.ws.OPEN) {
+      throw new PcgError('PCG_ERR_TUNNEL_CLOSED', `cannot send ${frame.type}: the tunnel is ${this.#state === 'open' ? 'closing' : this.#state}`);
+    }
+    this.ws.send(this.sealer.seal(encodeFrame(frame)));
+  }
+
+  /** Closes with the catalogue's close code for `code` (1000 for 'normal'); idempotent. */
+  close(code: ErrorCode | 'normal', detail?: string): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'closing';
+    if (code === 'normal') this.ws.close(1000, 'bye');
+    else this.ws.close(new PcgError(code, detail).closeCode, code);
+    this.#graceTimer = setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS);
+    this.#graceTimer.unref();
+  }
+
+  /** Drops the socket without a close handshake: the peer or the path is gone. */
+  terminate(): void {
+    this.#state = this.#state === 'closed' ? 'closed' : 'closing';
+    this.ws.terminate();
+  }
+
+  #receive(message: ChannelMessage): void {
+    if (this.#state !== 'open') return;
+    let frame: Frame;
+    try {
+      if (!message.isBinary) throw new PcgError('PCG_ERR_FRAME_AUTH', 'unsealed text message after the handshake');
+      const plaintext = this.opener.open(message.data);
+      this.#lastFrameAt = this.options.clock.now();
+      frame = decodeFrame(plaintext, this.options.accepts);
+    } catch (err) {
+      this.#reject(err, undefined);
+      return;
+    }
+    let handled: void | Promise<void>;
+    try {
+      handled = this.#receiver!.frame(frame);
+    } catch (err) {
+      this.#reject(err, frame);
+      return;
+    }
+    if (handled) handled.catch((err: unknown) => this.#reject(err, frame));
+  }
+
+  #reject(err: unknown, frame: Frame | undefined): void {
+    const error = PcgError.wrap(err, 'PCG_ERR_INTERNAL', 'frame handling failed');
+    if (error.code === 'PCG_ERR_FRAME_AUTH') {
+      this.options.log.warn({ code: error.code, detail: error.detail }, 'closing tunnel: frame failed authentication');
+      this.close('PCG_ERR_FRAME_AUTH', error.detail);
+      return;
+    }
+    if (this.#state !== 'open') return; // a handler that failed because the tunnel closed: nobody to tell
+    this.options.log.info({ code: error.code, detail: error.detail ?? error.message, ref: frame?.type, err: error.code === 'PCG_ERR_INTERNAL' ? err : undefined }, 'rejected frame');
+    const id = frame && 'id' in frame && typeof frame.id === 'number' ? frame.id : undefined;
+    this.send({ type: 'error', code: error.code, message: error.message.slice(0, 2048), ...(frame ? { ref: frame.type } : {}), ...(id !== undefined ? { id } : {}) });
+  }
+
+  #onClose(closeCode: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#graceTimer);
+    this.#receiver?.closed({ closeCode, code: codeForClose(closeCode), reason });
+  }
+}
