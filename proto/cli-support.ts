@@ -8,7 +8,7 @@ import { PcgError } from './errors.js';
  *
  * Exit codes: 0 ok (help and version included), 1 runtime failure, 2 usage or configuration error.
  */
-export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failure (PCG_ERR_…: message on stderr), 2 usage or configuration error.`;
+const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 failure (PCG_ERR_…: message on stderr), 2 usage or configuration error.`;
 
 /** The root command of a binary: its name, description, `-V, --version` from package.json, `-h, --help`. */
 export function createProgram(name: string, description: string): Command {

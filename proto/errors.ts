@@ -44,6 +44,8 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_VCENTER_LOGIN: { http: 401, close: 4032, hint: 'vCenter refused the user or password; fix vcenter.user or the password file (the gateway does not retry, to spare directory lockouts).' },
   PCG_ERR_VCENTER_PERMISSION: { http: 403, close: 4033, hint: 'The vCenter user lacks a privilege; grant the named privilege to its role.' },
   PCG_ERR_VCENTER_FAULT: { http: 502, close: 4034, hint: 'vCenter reported a fault; the message carries its type and text.' },
+  PCG_ERR_VCENTER_TASK_TIMEOUT: { http: 504, close: 4035, hint: 'The vCenter task did not finish in time and may still be running; check it under Recent Tasks in the vSphere Client before you retry.' },
+  PCG_ERR_VCENTER_TASK_CANCELLED: { http: 409, close: 4036, hint: 'Waiting for the vCenter task was cancelled (job cancelled or gateway stopping); the task may still run, check Recent Tasks in the vSphere Client.' },
   PCG_ERR_GATEWAY_OFFLINE: { http: 503, close: 4040, hint: 'The gateway has no tunnel to this relay right now; check it with pcg-gateway status on the gateway VM.' },
   PCG_ERR_GATEWAY_TIMEOUT: { http: 504, close: 4041, hint: 'The gateway did not answer in time; vCenter may be slow or unreachable from it, retry later.' },
   PCG_ERR_VCENTER_NOT_CONFIGURED: { http: 409, close: 4042, hint: 'The gateway has no vCenter connection; set vcenter.host, vcenter.user and vcenter.passwordFile on it.' },

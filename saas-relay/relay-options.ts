@@ -38,6 +38,8 @@ export interface RelayOptions {
   eventPollMs?: number;
   /** How long an inventory request through the tunnel may take. @default 30_000 */
   inventoryTimeoutMs?: number;
+  /** Safety-net poll for work routed between relays (signals normally wake them at once). @default 1000 */
+  routePollMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -82,6 +84,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     eventPollMs: options.eventPollMs ?? 250,
     inventoryTimeoutMs: options.inventoryTimeoutMs ?? 30_000,
+    routePollMs: options.routePollMs ?? 1000,
     clock: options.clock ?? systemClock,
     logger: options.logger,
   });

@@ -16,6 +16,12 @@ import { loadRelayPki, type RelayPki } from './tls/relay-pki.js';
 import { TlsAdmissionGate } from './tunnel/tls-admission-gate.js';
 import { relayHandlers } from './tunnel/relay-handlers.js';
 import { TunnelHub } from './tunnel/tunnel-hub.js';
+import { GatewayCalls } from './tunnel/gateway-calls.js';
+import { inventoryOperation } from './tunnel/handlers/inventory-handlers.js';
+import type { AnyRoutedOperation } from './tunnel/routed-operation.js';
+import { newId } from './store/ids.js';
+import type { RelaySignals } from './store/relay-signals.js';
+import { TunnelRequestStore } from './store/tunnel-request-store.js';
 
 export type RelayState = 'listening' | 'closing' | 'closed';
 
@@ -25,12 +31,16 @@ export class Relay {
 
   private constructor(
     readonly options: ResolvedRelayOptions,
+    /** This process's id among relays sharing a store. */
+    readonly relayId: string,
     readonly log: Logger,
     readonly database: Database,
     readonly pki: RelayPki,
     readonly tenancy: TenancyStore,
     readonly gateways: GatewayStore,
     readonly hub: TunnelHub,
+    readonly calls: GatewayCalls,
+    private readonly signals: RelaySignals,
     private readonly app: ApiServer,
   ) {}
 
@@ -42,7 +52,10 @@ export class Relay {
     await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
     const pki = await loadRelayPki({ dataDir: options.dataDir, serverHosts: options.tlsHosts, tlsCertFile: options.tlsCertFile, tlsKeyFile: options.tlsKeyFile, now: clock.now() });
     const database = await openDatabase(options.databaseUrl);
+    const relayId = newId('rly');
     let hub: TunnelHub | undefined;
+    let signals: RelaySignals | undefined;
+    let calls: GatewayCalls | undefined;
     try {
       const hasher = new SecretHasher(pki.hashKey);
       const tenancy = new TenancyStore(database.db, hasher, clock);
@@ -52,26 +65,34 @@ export class Relay {
       hub = await TunnelHub.create({
         path: '/v1/tunnel', heartbeatSeconds: options.heartbeatSeconds, maxConcurrentHandshakes: options.maxConcurrentHandshakes,
         busyRetryAfterMs: options.busyRetryAfterMs, maxFrameBytes: options.maxFrameBytes, handshakeTimeoutMs: options.handshakeTimeoutMs,
-        eventPollMs: options.eventPollMs,
+        eventPollMs: options.eventPollMs, relayId,
       }, {
         gateways, events: new GatewayEvents(database.db, clock), handshake: { gateways, pairing, signingKey: pki.signingKey }, clock, log,
         handlers: relayHandlers({ gateways, ca: pki.ca, clock, log, clientCertLifetimeMs: options.clientCertLifetimeMs }),
+      });
+      const offlineAfterMs = silenceLimitMs(options.heartbeatSeconds) + 2000;
+      signals = await database.createSignals(log);
+      calls = GatewayCalls.create({ relayId, offlineAfterMs, pollMs: options.routePollMs, claimTimeoutMs: 3000 }, {
+        hub, gateways, requests: new TunnelRequestStore(database.db, clock), signals, clock, log,
+        operations: [inventoryOperation as AnyRoutedOperation],
       });
       const app = await createApiServer({
         tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.ca.certPem, ticketKeys: pki.ticketKeys },
         logger: log,
         tenancy,
-        gateways: { gateways, codes, hub, clock, caPin: pki.caPin, offlineAfterMs: silenceLimitMs(options.heartbeatSeconds) + 2000, inventoryTimeoutMs: options.inventoryTimeoutMs },
+        gateways: { gateways, codes, hub, calls, clock, caPin: pki.caPin, offlineAfterMs, inventoryTimeoutMs: options.inventoryTimeoutMs },
       });
       const tunnelHub = hub;
       app.server.on('upgrade', (req, socket, head) => tunnelHub.handleUpgrade(req, socket, head));
       TlsAdmissionGate.install(app.server, { maxInFlight: options.maxConcurrentTlsHandshakes, maxQueued: 20_000, slotTimeoutMs: 2000 });
       // A deep backlog: after a relay restart thousands of gateways connect within seconds.
       await app.listen({ host: options.host, port: options.port, backlog: 4096 });
-      const relay = new Relay(options, log, database, pki, tenancy, gateways, hub, app);
-      log.info({ url: relay.url, caPin: pki.caPin, store: database.dialect }, 'relay listening');
+      const relay = new Relay(options, relayId, log, database, pki, tenancy, gateways, hub, calls, signals, app);
+      log.info({ url: relay.url, caPin: pki.caPin, store: database.dialect, relayId }, 'relay listening');
       return relay;
     } catch (err) {
+      calls?.close();
+      await signals?.close();
       hub?.close();
       await database.close();
       throw err;
@@ -92,8 +113,10 @@ export class Relay {
   async close(): Promise<void> {
     if (this.state !== 'listening') return;
     this.state = 'closing';
+    this.calls.close();
     this.hub.close();
     await this.app.close();
+    await this.signals.close();
     await this.database.close();
     this.state = 'closed';
   }

@@ -41,12 +41,12 @@ export class GatewayDaemon {
     const status = new StatusWriter(config.stateDir, deps.log);
     const vcenter = config.vcenter ? new VcenterService(config.vcenter, deps.log) : undefined;
     try {
-      let tunnel: TunnelClient | undefined;
-      const features = gatewayFeatures({ identity, identityStore, vcenter, tunnel: () => tunnel!, clock: deps.clock, log: deps.log });
-      tunnel = TunnelClient.create(identity, {
+      // Features reach the client lazily (renewed certificates, heartbeat acks): both are made here.
+      const tunnel: TunnelClient = TunnelClient.create(identity, {
         backoff: { initialMs: config.backoff.initialMs, maxMs: config.backoff.maxMs, floorMs: 100 },
         connectTimeoutMs: config.connectTimeoutMs, proxy: deps.proxy, version: AGENT,
-      }, { clock: deps.clock, log: deps.log, reportStatus: (record) => status.report(record) }, features);
+      }, { clock: deps.clock, log: deps.log, reportStatus: (record) => status.report(record) },
+      gatewayFeatures({ identity, identityStore, vcenter, tunnel: () => tunnel, clock: deps.clock, log: deps.log }));
       return new GatewayDaemon(identity.gatewayId, tunnel, vcenter, status, deps.log);
     } catch (err) {
       await vcenter?.close();

@@ -1,3 +1,4 @@
+import { decodeEntityName } from './entity-name.js';
 import { retrieveProperties, singleObjectSpec } from './property-collector.js';
 import { el, moRef, text, type MoRef } from './soap-xml.js';
 import { VimFault } from './vim-fault.js';
@@ -19,7 +20,7 @@ export async function findByInventoryPath(session: VimSession, path: string): Pr
 export async function findById(session: VimSession, type: string, id: string): Promise<FoundEntity | undefined> {
   try {
     const [content] = await retrieveProperties(session, [{ type, paths: ['name'] }], singleObjectSpec({ type, value: id }));
-    return content ? { ref: content.obj, name: decodeURIComponent(text(content.props.name)) } : undefined;
+    return content ? { ref: content.obj, name: decodeEntityName(text(content.props.name)) } : undefined;
   } catch (err) {
     if (err instanceof VimFault && err.is('ManagedObjectNotFound')) return undefined;
     throw err;

@@ -1,4 +1,5 @@
-import type { InventoryItem as TunnelInventoryItem, InventoryKind as TunnelInventoryKind } from '../../proto/schemas/inventory.js';
+import type { InventoryItem as TunnelInventoryItem, InventoryKind as TunnelInventoryKind, NetworkType } from '../../proto/schemas/inventory.js';
+import { decodeEntityName } from './entity-name.js';
 import { containerViewObjectSpec, retrieveProperties, withContainerView, type ObjectContent } from './property-collector.js';
 import { moRef, text, toArray, type MoRef } from './soap-xml.js';
 import type { VimSession } from './vim-session.js';
@@ -26,33 +27,45 @@ const REQUESTS = [
   { type: 'Datastore', paths: ['name', 'parent', 'summary.capacity', 'summary.freeSpace'] },
   { type: 'Network', paths: ['name', 'parent'] },
   { type: 'DistributedVirtualPortgroup', paths: ['name', 'parent'] },
+  // NSX-T segments: a Network subtype the 'Network' view type already shows, named here for the collector.
+  { type: 'OpaqueNetwork', paths: ['name', 'parent'] },
   { type: 'VirtualMachine', paths: ['name', 'parent', 'config.template'] },
 ] as const;
+
+export interface InventoryReadOptions {
+  /** Objects per page (RetrievePropertiesEx maxObjects). @default vCenter's own limit */
+  readonly pageSize?: number;
+}
 
 /**
  * The whole inventory in a constant number of round trips, whatever its size: one ContainerView
  * over the root folder, one RetrievePropertiesEx for every object (paged only if vCenter pages),
- * one DestroyView.
+ * one DestroyView. If the session is renewed during the read, the view and any paging token died
+ * with it: the read starts again in the new session, from a new view.
  */
-export async function readInventory(session: VimSession): Promise<Inventory> {
-  const objects = await withContainerView(session, session.content.rootFolder, VIEW_TYPES, (view) =>
-    retrieveProperties(session, REQUESTS, containerViewObjectSpec(view)));
+export async function readInventory(session: Pick<VimSession, 'content' | 'renewable'>, options: InventoryReadOptions = {}): Promise<Inventory> {
+  const objects = await session.renewable((scope) => withContainerView(scope, scope.content.rootFolder, VIEW_TYPES, (view) =>
+    retrieveProperties(scope, REQUESTS, containerViewObjectSpec(view), options.pageSize)));
   return buildInventory(objects, session.content.rootFolder);
 }
 
-interface Node { readonly obj: MoRef; readonly name: string; readonly parent: MoRef | undefined; readonly content: ObjectContent }
+/** `name` as the user typed it; `escapedName` as vCenter sends it, the form inventory paths use. */
+interface Node { readonly obj: MoRef; readonly name: string; readonly escapedName: string; readonly parent: MoRef | undefined; readonly content: ObjectContent }
 
 export function buildInventory(objects: readonly ObjectContent[], root: MoRef): Inventory {
   const nodes = new Map<string, Node>();
   for (const content of objects) {
     const parent = content.props.parent;
-    nodes.set(content.obj.value, { obj: content.obj, name: decodeURIComponent(text(content.props.name)), parent: parent ? moRef(parent) : undefined, content });
+    const escapedName = text(content.props.name);
+    nodes.set(content.obj.value, { obj: content.obj, name: decodeEntityName(escapedName), escapedName, parent: parent ? moRef(parent) : undefined, content });
   }
+  // Paths join escaped names, as vCenter's own inventory paths do (FindByInventoryPath reads
+  // them back): a `/` inside a name stays `%2f` and never reads as a separator.
   const pathOf = (node: Node): { path: string; datacenter: string | null } => {
     const names: string[] = [];
     let datacenter: string | null = null;
     for (let n: Node | undefined = node; n && n.obj.value !== root.value; n = n.parent ? nodes.get(n.parent.value) : undefined) {
-      names.unshift(n.name);
+      names.unshift(n.escapedName);
       if (n.obj.type === 'Datacenter') datacenter = n.name;
     }
     return { path: `/${names.join('/')}`, datacenter };
@@ -66,7 +79,7 @@ export function buildInventory(objects: readonly ObjectContent[], root: MoRef): 
     if (kind === 'datastore') {
       items.push({ ...base, capacity: Number(text(node.content.props['summary.capacity'])), freeSpace: Number(text(node.content.props['summary.freeSpace'])) });
     } else if (kind === 'network') {
-      items.push({ ...base, networkType: node.obj.type === 'DistributedVirtualPortgroup' ? 'distributed' : 'standard' });
+      items.push({ ...base, networkType: NETWORK_TYPES[node.obj.type] ?? 'standard' });
     } else {
       items.push(base);
     }
@@ -76,6 +89,8 @@ export function buildInventory(objects: readonly ObjectContent[], root: MoRef): 
   for (const item of items) counts[item.kind]++;
   return { items, counts };
 }
+
+const NETWORK_TYPES: Readonly<Record<string, NetworkType>> = { DistributedVirtualPortgroup: 'distributed', OpaqueNetwork: 'opaque' };
 
 function kindOf(node: Node): InventoryKind | undefined {
   switch (node.obj.type) {
@@ -87,7 +102,7 @@ function kindOf(node: Node): InventoryKind | undefined {
     case 'HostSystem': return 'host';
     case 'ResourcePool': case 'VirtualApp': return 'resourcepool';
     case 'Datastore': return 'datastore';
-    case 'Network': case 'DistributedVirtualPortgroup': return 'network';
+    case 'Network': case 'DistributedVirtualPortgroup': case 'OpaqueNetwork': return 'network';
     case 'VirtualMachine': return text(node.content.props['config.template']) === 'true' ? 'template' : 'vm';
     default: return undefined;
   }

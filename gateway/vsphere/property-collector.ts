@@ -1,5 +1,7 @@
+import { SessionRenewedError } from './session-renewed-error.js';
+import type { SessionScope } from './session-scope.js';
 import { el, moRef, raw, text, toArray, type MoRef } from './soap-xml.js';
-import type { VimSession } from './vim-session.js';
+import type { VimCaller } from './vim-caller.js';
 
 /** One object's requested properties, values as parsed (a moref, a string, or a nested node). */
 export interface ObjectContent {
@@ -41,9 +43,22 @@ function parseObjects(returnval: unknown): { objects: ObjectContent[]; token: st
 
 /**
  * RetrievePropertiesEx and, while the server hands back a token, ContinueRetrievePropertiesEx:
- * vCenter pages large results at its own limit (or at `maxObjects`).
+ * vCenter pages large results at its own limit (or at `maxObjects`). A token belongs to the
+ * session that issued it, so when the session is renewed between pages the read starts again
+ * from the first page (once): pages of two reads are never mixed, a token is never replayed.
+ * Given a SessionScope whose objects (a view in `objectSetXml`) died with the session, the
+ * restart fails at once and the scope's owner re-creates them.
  */
-export async function retrieveProperties(session: VimSession, requests: readonly PropertyRequest[], objectSetXml: string, maxObjects?: number): Promise<ObjectContent[]> {
+export async function retrieveProperties(session: VimCaller, requests: readonly PropertyRequest[], objectSetXml: string, maxObjects?: number): Promise<ObjectContent[]> {
+  try {
+    return await retrieveAllPages(session, requests, objectSetXml, maxObjects);
+  } catch (err) {
+    if (!(err instanceof SessionRenewedError)) throw err;
+  }
+  return retrieveAllPages(session, requests, objectSetXml, maxObjects);
+}
+
+async function retrieveAllPages(session: VimCaller, requests: readonly PropertyRequest[], objectSetXml: string, maxObjects: number | undefined): Promise<ObjectContent[]> {
   const collector = session.content.propertyCollector;
   const first = await session.call('RetrievePropertiesEx', el('_this', collector)
     + raw('specSet', propertySpecs(requests) + objectSetXml)
@@ -58,14 +73,17 @@ export async function retrieveProperties(session: VimSession, requests: readonly
   return all;
 }
 
-/** A ContainerView of `types` under `container`, destroyed after `use` whatever happens. */
-export async function withContainerView<T>(session: VimSession, container: MoRef, types: readonly string[], use: (view: MoRef) => Promise<T>): Promise<T> {
-  const created = await session.call('CreateContainerView', el('_this', session.content.viewManager) + el('container', container)
+/**
+ * A ContainerView of `types` under `container`, destroyed after `use` whatever happens. The view
+ * is an object of the scope's session: if that session ends, so does the view (nothing to destroy).
+ */
+export async function withContainerView<T>(scope: SessionScope, container: MoRef, types: readonly string[], use: (view: MoRef) => Promise<T>): Promise<T> {
+  const created = await scope.call('CreateContainerView', el('_this', scope.content.viewManager) + el('container', container)
     + types.map((t) => el('type', t)).join('') + el('recursive', true));
   const view = moRef(created.returnval);
   try {
     return await use(view);
   } finally {
-    await session.call('DestroyView', el('_this', view));
+    await scope.callIfLive('DestroyView', view);
   }
 }

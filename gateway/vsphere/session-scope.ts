@@ -8,7 +8,7 @@ import type { ServiceContent } from './vim-session.js';
 export interface RenewableSession {
   readonly content: ServiceContent;
   /** Successful logins so far: it changes exactly when the session is renewed. */
-  readonly epoch: number;
+  currentEpoch(): number;
   /** One SOAP request as is: no re-login, no replay. */
   send(method: string, argsXml: string): Promise<Record<string, unknown>>;
   /** Logs in again, unless that already happened since `seenEpoch` (concurrent callers share one login). */
@@ -32,7 +32,7 @@ export class SessionScope implements VimCaller {
   readonly epoch: number;
 
   constructor(private readonly session: RenewableSession) {
-    this.epoch = session.epoch;
+    this.epoch = session.currentEpoch();
   }
 
   get content(): ServiceContent {
@@ -41,7 +41,7 @@ export class SessionScope implements VimCaller {
 
   /** True once the session was renewed after this scope began: its objects are gone. */
   get stale(): boolean {
-    return this.session.epoch !== this.epoch;
+    return this.session.currentEpoch() !== this.epoch;
   }
 
   async call(method: string, argsXml: string): Promise<Record<string, unknown>> {
@@ -61,11 +61,11 @@ export class SessionScope implements VimCaller {
   }
 
   /**
-   * Destroys one of this scope's objects (DestroyView, DestroyPropertyCollector). Once the
-   * session has ended the object ended with it: nothing is sent, and an expired session is no
-   * error here (the next call renews it).
+   * A call on one of this scope's objects that only matters while its session lives (DestroyView,
+   * DestroyPropertyCollector, CancelWaitForUpdates). Once the session has ended the object ended
+   * with it: nothing is sent, and an expired session is no error here (nor renewed for this).
    */
-  async release(method: string, obj: MoRef): Promise<void> {
+  async callIfLive(method: string, obj: MoRef): Promise<void> {
     if (this.stale) return;
     try {
       await this.session.send(method, el('_this', obj));

@@ -9,8 +9,11 @@ export interface SoapClientOptions {
   readonly agent: Agent;
   /** Per request. @default 60_000 */
   readonly timeoutMs: number;
-  /** Told the method name of every SOAP request (metrics, tests counting round trips). */
-  readonly onRequest?: ((method: string) => void) | undefined;
+  /**
+   * Told every SOAP request before it is sent: its method (metrics, tests counting round trips)
+   * and its envelope as written (tests checking element order), secrets replaced (see invoke).
+   */
+  readonly onRequest?: ((method: string, body: string) => void) | undefined;
 }
 
 const COOKIE = /vmware_soap_session="?([^";]+)"?/;
@@ -51,11 +54,15 @@ export class SoapClient {
     return this.#version;
   }
 
-  /** Invokes `method` with its arguments as XML (in WSDL order); returns the parsed response element. */
-  async invoke(method: string, argsXml: string): Promise<Record<string, unknown>> {
+  /**
+   * Invokes `method` with its arguments as XML (in WSDL order); returns the parsed response element.
+   * `shownArgsXml` is what onRequest sees instead of the arguments: Login's, password redacted.
+   */
+  async invoke(method: string, argsXml: string, shownArgsXml?: string): Promise<Record<string, unknown>> {
     this.requests++;
-    this.options.onRequest?.(method);
-    const res = await this.#send('POST', this.options.sdkUrl, envelope(method, argsXml), {
+    const request = envelope(method, argsXml);
+    this.options.onRequest?.(method, shownArgsXml === undefined ? request : envelope(method, shownArgsXml));
+    const res = await this.#send('POST', this.options.sdkUrl, request, {
       'content-type': 'text/xml; charset=utf-8',
       soapaction: `urn:vim25/${this.#version}`,
       ...(this.#cookie ? { cookie: `vmware_soap_session="${this.#cookie}"` } : {}),

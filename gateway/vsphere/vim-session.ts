@@ -1,5 +1,7 @@
 import type { Agent } from 'undici';
 import type { Secret } from '../../proto/secret.js';
+import { SessionRenewedError } from './session-renewed-error.js';
+import { SessionScope, type RenewableSession } from './session-scope.js';
 import { SoapClient } from './soap-client.js';
 import { el, moRef, raw, text, type MoRef } from './soap-xml.js';
 import { vcenterAgent, type VcenterTrust } from './tls-pinning.js';
@@ -14,8 +16,11 @@ export interface VcenterConnection {
   readonly trust: VcenterTrust;
   /** @default 60_000 */
   readonly timeoutMs?: number;
-  /** Told the method name of every SOAP request. */
-  readonly onRequest?: (method: string) => void;
+  /**
+   * Told every SOAP request before it is sent: the method and the envelope (Login's password
+   * reads `[redacted]`). For metrics and tests; never log the body, it carries user data.
+   */
+  readonly onRequest?: (method: string, body: string) => void;
 }
 
 export interface ServiceContent {
@@ -33,14 +38,26 @@ const SERVICE_INSTANCE: MoRef = { type: 'ServiceInstance', value: 'ServiceInstan
 export type SessionState = 'open' | 'closed';
 
 /**
+ * Methods whose arguments are objects of the session that issued them (paging tokens, private
+ * collectors and their filters, views): after a re-login they are never replayed.
+ */
+const SESSION_BOUND_METHODS: ReadonlySet<string> = new Set([
+  'ContinueRetrievePropertiesEx', 'CancelRetrievePropertiesEx', 'CreateFilter', 'WaitForUpdatesEx', 'CancelWaitForUpdates',
+  'DestroyPropertyFilter', 'DestroyPropertyCollector', 'DestroyView',
+]);
+
+/**
  * A logged-in vim25 session. Login happens once per call to login(); on NotAuthenticated (expired
  * session) a call logs in again exactly once and retries once. Never a loop: a wrong password
- * repeated against a directory locks the account.
+ * repeated against a directory locks the account. Work that holds objects of the session (views,
+ * private collectors, paging tokens) runs in renewable(): those are re-created, never replayed.
  */
 export class VimSession {
   state: SessionState = 'open';
   /** Login requests sent, for tests that must see exactly one attempt. */
   logins = 0;
+  #epoch = 0;
+  #renewing: Promise<void> | undefined;
   #keepalive: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -68,19 +85,68 @@ export class VimSession {
   async #login(): Promise<void> {
     this.logins++;
     const c = this.connection;
-    await this.soap.invoke('Login', el('_this', this.content.sessionManager) + el('userName', c.user) + el('password', c.password.reveal()));
+    const args = (password: string): string => el('_this', this.content.sessionManager) + el('userName', c.user) + el('password', password);
+    await this.soap.invoke('Login', args(c.password.reveal()), args('[redacted]'));
+    this.#epoch++;
   }
 
-  /** Calls a method; an expired session is renewed once, then the call is retried once. */
+  /** Successful logins so far: changes exactly when the session is renewed. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * Logs in again, unless that already happened since `seenEpoch` (the epoch a failed request
+   * was sent in): concurrent callers that all met the expired session share one Login.
+   */
+  async renew(seenEpoch: number): Promise<void> {
+    if (this.#epoch !== seenEpoch) return;
+    this.#renewing ??= (async () => {
+      this.soap.clearSession();
+      await this.#login();
+    })().finally(() => {
+      this.#renewing = undefined;
+    });
+    await this.#renewing;
+  }
+
+  /**
+   * Calls a method; an expired session is renewed once, then the call is retried once, unless
+   * its arguments died with the old session (SESSION_BOUND_METHODS): then SessionRenewedError.
+   */
   async call(method: string, argsXml: string): Promise<Record<string, unknown>> {
+    const epoch = this.#epoch;
     try {
       return await this.soap.invoke(method, argsXml);
     } catch (err) {
       if (!(err instanceof VimFault) || !err.is('NotAuthenticated') || method === 'Login') throw err;
-      this.soap.clearSession();
-      await this.#login();
+      await this.renew(epoch);
+      if (SESSION_BOUND_METHODS.has(method)) throw new SessionRenewedError(method, err);
       return this.soap.invoke(method, argsXml);
     }
+  }
+
+  /**
+   * Runs `work`, which creates and uses objects of the session (container views, private property
+   * collectors, paging tokens), in a scope of the current login. If the session is renewed while
+   * it runs, those objects are gone: `work` starts again, once, in a scope of the new login.
+   */
+  async renewable<T>(work: (scope: SessionScope) => Promise<T>): Promise<T> {
+    try {
+      return await work(new SessionScope(this.#scopePort()));
+    } catch (err) {
+      if (!(err instanceof SessionRenewedError)) throw err;
+    }
+    return work(new SessionScope(this.#scopePort()));
+  }
+
+  #scopePort(): RenewableSession {
+    return {
+      content: this.content,
+      currentEpoch: () => this.#epoch,
+      send: (method, argsXml) => this.soap.invoke(method, argsXml),
+      renew: (seenEpoch) => this.renew(seenEpoch),
+    };
   }
 
   /** The user name of the live session, or undefined when vCenter no longer knows it. */
@@ -99,10 +165,10 @@ export class VimSession {
    * logs in once. Returns whether a new login was needed.
    */
   async ensureSession(): Promise<boolean> {
-    if ((await this.currentSession()) !== undefined) return false;
-    this.soap.clearSession();
-    await this.#login();
-    return true;
+    const epoch = this.#epoch;
+    // currentSession itself may meet NotAuthenticated and renew on the way: that counts too.
+    if ((await this.currentSession()) === undefined) await this.renew(epoch);
+    return this.#epoch !== epoch;
   }
 
   /**

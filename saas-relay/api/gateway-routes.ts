@@ -5,7 +5,8 @@ import type { PairingCodes } from '../pairing/pairing-codes.js';
 import { gatewayStatus, type GatewayStore } from '../store/gateway-store.js';
 import type { GatewayTable } from '../store/schema.js';
 import type { TunnelHub } from '../tunnel/tunnel-hub.js';
-import { requestInventory } from '../tunnel/handlers/inventory-handlers.js';
+import type { GatewayCalls } from '../tunnel/gateway-calls.js';
+import { inventoryOperation } from '../tunnel/handlers/inventory-handlers.js';
 import * as S from './api-schemas.js';
 import { ERROR_RESPONSES as errors, type RouteApp as App } from './route-app.js';
 import { requireTenantAdmin } from './authenticate.js';
@@ -14,6 +15,8 @@ export interface GatewayRouteDeps {
   readonly gateways: GatewayStore;
   readonly codes: PairingCodes;
   readonly hub: TunnelHub;
+  /** Work for a gateway, routed to whichever relay holds its tunnel. */
+  readonly calls: GatewayCalls;
   readonly clock: Clock;
   readonly caPin: string;
   /** A gateway not heard from for this long is offline. */
@@ -78,9 +81,8 @@ export function gatewayRoutes(app: App, deps: GatewayRouteDeps): void {
     },
   }, async (req) => {
     const account = await deps.gateways.getCloudAccount(req.principal.tenantId, req.params.id);
-    const session = deps.hub.session(account.gateway_id);
-    if (!session) throw new PcgError('PCG_ERR_GATEWAY_OFFLINE', `gateway ${account.gateway_id} of cloud account ${account.id} is not connected`);
-    const items = await requestInventory(session, req.query.kind, req.query.datacenter, deps.inventoryTimeoutMs);
+    // Whichever relay holds the gateway's tunnel answers; this one may or may not be it.
+    const items = await deps.calls.call(account.gateway_id, inventoryOperation, { kind: req.query.kind, datacenter: req.query.datacenter }, { timeoutMs: deps.inventoryTimeoutMs });
     return { cloudAccountId: account.id, kind: req.query.kind, items };
   });
 

@@ -2,7 +2,11 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase }
 import Sqlite from 'better-sqlite3';
 import pg from 'pg';
 import { PcgError } from '../../proto/errors.js';
+import type { Logger } from 'pino';
+import { LocalSignals } from './local-signals.js';
 import { migrationProvider } from './migrations.js';
+import { PostgresSignals } from './postgres-signals.js';
+import type { RelaySignals } from './relay-signals.js';
 import type { RelayDatabase } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -10,6 +14,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Database {
   readonly db: Kysely<RelayDatabase>;
   readonly dialect: Dialect;
+  /** Wake-ups between relays on this store: LISTEN/NOTIFY on PostgreSQL, in-process on SQLite. */
+  createSignals(log: Logger): Promise<RelaySignals>;
   close(): Promise<void>;
 }
 
@@ -21,7 +27,8 @@ const INT8_OID = 20;
  */
 export async function openDatabase(target: string): Promise<Database> {
   const dialect: Dialect = /^postgres(ql)?:\/\//.test(target) ? 'postgres' : 'sqlite';
-  const db = dialect === 'postgres' ? new Kysely<RelayDatabase>({ dialect: postgresDialect(target) }) : new Kysely<RelayDatabase>({ dialect: sqliteDialect(target) });
+  const pool = dialect === 'postgres' ? postgresPool(target) : undefined;
+  const db = pool ? new Kysely<RelayDatabase>({ dialect: new PostgresDialect({ pool }) }) : new Kysely<RelayDatabase>({ dialect: sqliteDialect(target) });
   try {
     const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect) }).migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');
@@ -35,6 +42,7 @@ export async function openDatabase(target: string): Promise<Database> {
   return {
     db,
     dialect,
+    createSignals: async (log) => (pool ? PostgresSignals.create(target, pool, log) : new LocalSignals()),
     close: async () => {
       if (closed) return;
       closed = true;
@@ -77,11 +85,11 @@ function withStatementCache(sqlite: Sqlite.Database, limit = 512): SqliteDatabas
   };
 }
 
-function postgresDialect(url: string): PostgresDialect {
+function postgresPool(url: string): pg.Pool {
   // int8 as number, per pool rather than pg's process-wide type registry.
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format ?? 'text') as (v: string) => unknown),
   };
-  return new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10, types }) });
+  return new pg.Pool({ connectionString: url, max: 10, types });
 }

@@ -32,7 +32,7 @@ export class GatewayStore {
     const row: GatewayTable = {
       id: newId('gw'), tenant_id: tenantId, name, created_at: this.clock.now(), paired_at: null, revoked_at: null, sign_pub: null,
       box_pub: null, cert_serial: null, cert_expires_at: null, epoch: 0, connected_at: null, disconnected_at: null, last_seen_at: null,
-      version: null, clock_skew_ms: null,
+      version: null, clock_skew_ms: null, relay_id: null,
     };
     await this.db.insertInto('gateways').values(row).execute();
     return row;
@@ -78,11 +78,11 @@ export class GatewayStore {
    * now, running `version` (from its hello). Returns the new epoch; a previous session that is
    * still open anywhere is told by the event feed.
    */
-  async beginSession(gateway: GatewayTable, version: string): Promise<number> {
+  async beginSession(gateway: GatewayTable, version: string, relayId: string): Promise<number> {
     const now = this.clock.now();
     return this.db.transaction().execute(async (trx) => {
       const row = await trx.updateTable('gateways')
-        .set((eb) => ({ epoch: eb('epoch', '+', 1), connected_at: now, last_seen_at: now, disconnected_at: null, version }))
+        .set((eb) => ({ epoch: eb('epoch', '+', 1), connected_at: now, last_seen_at: now, disconnected_at: null, version, relay_id: relayId }))
         .where('id', '=', gateway.id).where('revoked_at', 'is', null)
         .returning(['epoch']).executeTakeFirst();
       if (!row) throw new PcgError('PCG_ERR_GATEWAY_REVOKED', `gateway ${gateway.id} is revoked`);

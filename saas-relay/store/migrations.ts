@@ -97,6 +97,41 @@ function initial(dialect: Dialect): Migration {
   };
 }
 
+/**
+ * Work for a gateway that arrives at a relay not holding its tunnel: `gateways.relay_id` names
+ * the relay holding the current session; a request row is claimed and answered by that relay,
+ * its replies (progress, then one final) are rows the asking relay reads.
+ */
+function tunnelRouting(dialect: Dialect): Migration {
+  const time = dialect === 'postgres' ? 'bigint' : 'integer';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('gateways').addColumn('relay_id', 'text').execute();
+      await db.schema.createTable('tunnel_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('gateway_id', 'text', (c) => c.notNull())
+        .addColumn('relay_id', 'text', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('args', 'text', (c) => c.notNull())
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('deadline_at', time, (c) => c.notNull())
+        .addColumn('claimed_at', time)
+        .addColumn('finished_at', time)
+        .execute();
+      await db.schema.createIndex('tunnel_requests_relay').on('tunnel_requests').columns(['relay_id', 'claimed_at']).execute();
+      await db.schema.createTable('tunnel_replies')
+        .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('final', 'integer', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('at', time, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('tunnel_replies_request').on('tunnel_replies').columns(['request_id', 'id']).execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return { getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect) }) };
+  return { getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect), '0002_tunnel_routing': tunnelRouting(dialect) }) };
 }

@@ -41,6 +41,8 @@ export interface GatewayTable {
   last_seen_at: number | null;
   version: string | null;
   clock_skew_ms: number | null;
+  /** The relay process holding the current session (see tunnel/gateway-calls.ts). */
+  relay_id: string | null;
 }
 
 export interface PairingCodeTable {
@@ -75,6 +77,33 @@ export interface GatewayEventTable {
   at: number;
 }
 
+/** A request for a gateway, handed from the relay that got it to the relay holding the tunnel. */
+export interface TunnelRequestTable {
+  id: string;
+  gateway_id: string;
+  /** The relay expected to answer: the one holding the gateway's session when the request was made. */
+  relay_id: string;
+  /** Name of a routed operation (tunnel/routed-operation.ts), e.g. `inventory`. */
+  operation: string;
+  /** JSON arguments of the operation. */
+  args: string;
+  created_at: number;
+  deadline_at: number;
+  claimed_at: number | null;
+  finished_at: number | null;
+}
+
+/** A reply to a routed request: any number of progress rows, then one final row. */
+export interface TunnelReplyTable {
+  id: Generated<number>;
+  request_id: string;
+  /** 1 for the final reply, 0 for progress. */
+  final: number;
+  /** JSON: `{ value }` or `{ error: { code, message } }`. */
+  body: string;
+  at: number;
+}
+
 export interface RelayDatabase {
   tenants: TenantTable;
   projects: ProjectTable;
@@ -85,4 +114,6 @@ export interface RelayDatabase {
   pairing_codes: PairingCodeTable;
   cloud_accounts: CloudAccountTable;
   gateway_events: GatewayEventTable;
+  tunnel_requests: TunnelRequestTable;
+  tunnel_replies: TunnelReplyTable;
 }

@@ -33,6 +33,8 @@ export interface TunnelHubOptions {
   readonly handshakeTimeoutMs: number;
   /** How often the change feed is polled for revocations and supersedes from any relay. */
   readonly eventPollMs: number;
+  /** This relay process's id, recorded with each session it holds so other relays can route to it. */
+  readonly relayId: string;
 }
 
 export interface TunnelHubDeps {
@@ -122,7 +124,7 @@ export class TunnelHub {
           return;
         }
         const { gateway, sealer, opener, agent } = outcome.session;
-        const epoch = await this.deps.gateways.beginSession(gateway, agent);
+        const epoch = await this.deps.gateways.beginSession(gateway, agent, this.options.relayId);
         const log = this.deps.log.child({ gatewayId: gateway.id, epoch });
         const channel = new SealedChannel(ws, sealer, opener, { accepts: this.deps.handlers.accepts, clock: this.deps.clock, log });
         const session = new TunnelSession({ gatewayId: gateway.id, tenantId: gateway.tenant_id, epoch, signPub: gateway.sign_pub ?? '' }, channel, this.deps.handlers,

@@ -165,8 +165,8 @@ function storeSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ target:
         await database.db.transaction().execute((trx) => gateways.recordPairing(trx, gw, { signPub: 'x', boxPub: 'y', certSerial: '01', certExpiresAt: clock.now() + 1000 }));
         const paired = await gateways.get(tenantId, gw.id);
         assert.equal(gatewayStatus(paired, clock.now(), 10_000), 'offline');
-        const first = await gateways.beginSession(paired, 'pcg-gateway/test');
-        const second = await gateways.beginSession(paired, 'pcg-gateway/test');
+        const first = await gateways.beginSession(paired, 'pcg-gateway/test', 'rly_test');
+        const second = await gateways.beginSession(paired, 'pcg-gateway/test', 'rly_test');
         assert.equal(second, first + 1);
         assert.equal(await gateways.recordHeartbeat(gw.id, first, { version: 'v', clockSkewMs: 0 }), 'superseded');
         assert.equal(await gateways.recordHeartbeat(gw.id, second, { version: 'v', clockSkewMs: 3 }), 'current');
@@ -180,7 +180,7 @@ function storeSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ target:
         // Regression: a heartbeat racing the event feed closed a revoked gateway as "superseded".
         assert.equal(await gateways.recordHeartbeat(gw.id, second, { version: 'v', clockSkewMs: 3 }), 'revoked');
         assert.equal(gatewayStatus(await gateways.get(tenantId, gw.id), clock.now(), 10_000), 'revoked');
-        await assert.rejects(gateways.beginSession(paired, 'pcg-gateway/test'), rejectsWith('PCG_ERR_GATEWAY_REVOKED'));
+        await assert.rejects(gateways.beginSession(paired, 'pcg-gateway/test', 'rly_test'), rejectsWith('PCG_ERR_GATEWAY_REVOKED'));
       });
 
       it('pairing creates exactly one gateway cloud account, kept on re-pairing', async () => {

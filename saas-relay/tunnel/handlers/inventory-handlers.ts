@@ -1,6 +1,7 @@
 import { PcgError, isErrorCode } from '../../../proto/errors.js';
 import type { FrameHandlers } from '../../../proto/frame-handlers.js';
 import type { InventoryItem, InventoryKind } from '../../../proto/schemas/inventory.js';
+import type { RoutedOperation } from '../routed-operation.js';
 import type { TunnelSession } from '../tunnel-session.js';
 
 /** Live inventory: the relay asks (`inventory.request`), the gateway reads vCenter and answers. */
@@ -20,3 +21,14 @@ export function requestInventory(session: TunnelSession, kind: InventoryKind, da
     onTimeout: () => new PcgError('PCG_ERR_GATEWAY_TIMEOUT', `gateway ${session.gatewayId} did not answer the inventory request within ${timeoutMs} ms`),
   });
 }
+
+export interface InventoryArgs {
+  readonly kind: InventoryKind;
+  readonly datacenter?: string | undefined;
+}
+
+/** Inventory as a routed operation: asked of any relay, answered through whichever holds the tunnel. */
+export const inventoryOperation: RoutedOperation<InventoryArgs, InventoryItem[]> = {
+  name: 'inventory',
+  run: (session, args, { timeoutMs }) => requestInventory(session, args.kind, args.datacenter, timeoutMs),
+};

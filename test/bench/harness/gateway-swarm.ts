@@ -48,12 +48,11 @@ serveIpc({
     for (let i = from; i < to; i++) {
       const identityStore = new IdentityStore(join(baseDir, `gw-${i}`));
       const identity = await identityStore.load();
-      let client: TunnelClient | undefined;
       // The daemon's own feature set (without vCenter): what a real gateway registers.
-      const features = gatewayFeatures({ identity, identityStore, vcenter: undefined, tunnel: () => client!, clock: systemClock, log });
-      client = TunnelClient.create(identity, {
+      const client: TunnelClient = TunnelClient.create(identity, {
         backoff: { initialMs: 500, maxMs: backoffMaxMs, floorMs: 100 }, connectTimeoutMs: 60_000, proxy: {}, version: 'bench',
-      }, { clock: systemClock, log, reportStatus: () => undefined }, features);
+      }, { clock: systemClock, log, reportStatus: () => undefined },
+      gatewayFeatures({ identity, identityStore, vcenter: undefined, tunnel: () => client, clock: systemClock, log }));
       prepared.push(client);
     }
     return prepared.length;

@@ -1,0 +1,14 @@
+/**
+ * Wake-ups between relay processes sharing one store: "a request for you" and "a reply for a
+ * request you asked". A signal carries an id only; the store holds the facts, so a lost signal
+ * costs latency (the poll finds the work), never correctness.
+ */
+export type SignalChannel = 'tunnel_request' | 'tunnel_reply';
+
+export interface RelaySignals {
+  /** Wakes whoever listens on `channel` (in this process or, on PostgreSQL, any relay). */
+  notify(channel: SignalChannel, payload: string): Promise<void>;
+  /** Registers a listener; call at start. */
+  listen(channel: SignalChannel, listener: (payload: string) => void): void;
+  close(): Promise<void>;
+}

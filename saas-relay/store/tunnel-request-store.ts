@@ -1,0 +1,66 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../proto/clock.js';
+import { newId } from './ids.js';
+import type { RelayDatabase, TunnelReplyTable, TunnelRequestTable } from './schema.js';
+
+export type TunnelReply = Omit<TunnelReplyTable, 'id'> & { id: number };
+
+/** Rows of routed requests and their replies (see tunnel/gateway-calls.ts for the protocol between relays). */
+export class TunnelRequestStore {
+  constructor(private readonly db: Kysely<RelayDatabase>, private readonly clock: Clock) {}
+
+  async create(request: Pick<TunnelRequestTable, 'gateway_id' | 'relay_id' | 'operation' | 'args' | 'deadline_at'>): Promise<string> {
+    const id = newId('req');
+    await this.db.insertInto('tunnel_requests').values({ ...request, id, created_at: this.clock.now(), claimed_at: null, finished_at: null }).execute();
+    return id;
+  }
+
+  /** Unclaimed, live requests addressed to `relayId`, oldest first. */
+  pendingFor(relayId: string, limit = 100): Promise<TunnelRequestTable[]> {
+    return this.db.selectFrom('tunnel_requests').selectAll()
+      .where('relay_id', '=', relayId).where('claimed_at', 'is', null).where('deadline_at', '>', this.clock.now())
+      .orderBy('created_at').limit(limit).execute();
+  }
+
+  /** Atomic claim: of all relays polling and woken, exactly one runs a request. */
+  async claim(id: string): Promise<boolean> {
+    const result = await this.db.updateTable('tunnel_requests').set({ claimed_at: this.clock.now() })
+      .where('id', '=', id).where('claimed_at', 'is', null).executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  async isClaimed(id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('tunnel_requests').select('claimed_at').where('id', '=', id).executeTakeFirst();
+    return row?.claimed_at != null;
+  }
+
+  async addReply(requestId: string, final: boolean, body: string): Promise<void> {
+    const now = this.clock.now();
+    if (!final) {
+      await this.db.insertInto('tunnel_replies').values({ request_id: requestId, final: 0, body, at: now }).execute();
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('tunnel_replies').values({ request_id: requestId, final: 1, body, at: now }).execute();
+      await trx.updateTable('tunnel_requests').set({ finished_at: now }).where('id', '=', requestId).execute();
+    });
+  }
+
+  async repliesAfter(requestId: string, afterId: number): Promise<TunnelReply[]> {
+    const rows = await this.db.selectFrom('tunnel_replies').selectAll().where('request_id', '=', requestId).where('id', '>', afterId).orderBy('id').execute();
+    return rows.map((r) => ({ ...r, id: Number(r.id) }));
+  }
+
+  /** The asker gave up (deadline): the answering relay skips it if not yet claimed. */
+  async abandon(id: string): Promise<void> {
+    await this.db.updateTable('tunnel_requests').set({ finished_at: this.clock.now() }).where('id', '=', id).where('finished_at', 'is', null).execute();
+    await this.db.updateTable('tunnel_requests').set({ claimed_at: this.clock.now() }).where('id', '=', id).where('claimed_at', 'is', null).execute();
+  }
+
+  /** Requests past their deadline by `graceMs`, and their replies, are of no use to anyone. */
+  async prune(graceMs = 60_000): Promise<void> {
+    const before = this.clock.now() - graceMs;
+    await this.db.deleteFrom('tunnel_replies').where('at', '<', before).execute();
+    await this.db.deleteFrom('tunnel_requests').where('deadline_at', '<', before).execute();
+  }
+}
