@@ -27,6 +27,13 @@ $(VCSIM): test/fixtures/vcsim/main.go $(DEB_STAMP)
 	@mkdir -p $(dir $@)
 	cd test/fixtures/vcsim && GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE=$(CURDIR)/.tmp/go-cache go build -o $(CURDIR)/$@ main.go
 
+# Element-order checker for SOAP request bodies, against govmomi's vim25 types; built like vcsim.
+VIM_ORDER := .tmp/bin/vim-order
+deps: $(VIM_ORDER)
+$(VIM_ORDER): $(wildcard test/fixtures/vim-order/*.go) $(DEB_STAMP)
+	@mkdir -p $(dir $@)
+	cd test/fixtures/vim-order && GOPATH=/usr/share/gocode GO111MODULE=off GOCACHE=$(CURDIR)/.tmp/go-cache go build -o $(CURDIR)/$@ .
+
 # dist/ is rebuilt whole: a test whose source was removed must not keep running from a stale .js.
 build: $(NODE_STAMP)
 	rm -rf dist

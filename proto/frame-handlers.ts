@@ -28,13 +28,13 @@ export class HandlerTable<S> {
         merged[type] = handler;
       }
     }
-    return new HandlerTable(merged as FrameHandlers<S>, Object.freeze(Object.keys(merged) as FrameType[]));
+    return new HandlerTable(merged, Object.freeze(Object.keys(merged) as FrameType[]));
   }
 
   dispatch(frame: Frame, session: S): void | Promise<void> {
     const handler = this.handlers[frame.type] as FrameHandler<S, FrameType> | undefined;
     if (!handler) throw new PcgError('PCG_ERR_FRAME_INVALID', `frame type ${frame.type} is not handled here`);
-    return handler(frame as FrameOf<FrameType>, session);
+    return handler(frame, session);
   }
 }
 

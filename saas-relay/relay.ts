@@ -18,7 +18,6 @@ import { relayHandlers } from './tunnel/relay-handlers.js';
 import { TunnelHub } from './tunnel/tunnel-hub.js';
 import { GatewayCalls } from './tunnel/gateway-calls.js';
 import { inventoryOperation } from './tunnel/handlers/inventory-handlers.js';
-import type { AnyRoutedOperation } from './tunnel/routed-operation.js';
 import { newId } from './store/ids.js';
 import type { RelaySignals } from './store/relay-signals.js';
 import { TunnelRequestStore } from './store/tunnel-request-store.js';
@@ -74,7 +73,7 @@ export class Relay {
       signals = await database.createSignals(log);
       calls = GatewayCalls.create({ relayId, offlineAfterMs, pollMs: options.routePollMs, claimTimeoutMs: 3000 }, {
         hub, gateways, requests: new TunnelRequestStore(database.db, clock), signals, clock, log,
-        operations: [inventoryOperation as AnyRoutedOperation],
+        operations: [inventoryOperation],
       });
       const app = await createApiServer({
         tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.ca.certPem, ticketKeys: pki.ticketKeys },

@@ -201,8 +201,7 @@ export class GatewayCalls {
       if (!operation) throw new PcgError('PCG_ERR_INTERNAL', `no routed operation "${name}" on relay ${this.options.relayId}`);
       const session = this.deps.hub.session(gatewayId);
       if (!session) throw new PcgError('PCG_ERR_GATEWAY_OFFLINE', `gateway ${gatewayId} disconnected from relay ${this.options.relayId}`);
-      const run = operation.run as (s: typeof session, a: unknown, o: { timeoutMs: number; onProgress: (p: unknown) => void }) => Promise<unknown>;
-      const value = await run(session, JSON.parse(args), {
+      const value = await operation.run(session, JSON.parse(args), {
         timeoutMs: Math.max(1, deadline - this.deps.clock.now()),
         onProgress: (progress) => void reply(false, { value: progress }).catch(() => undefined),
       });

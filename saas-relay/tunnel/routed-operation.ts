@@ -17,5 +17,5 @@ export interface RoutedOperation<A, R, P = never> {
   run(session: TunnelSession, args: A, options: RunOptions<P>): Promise<R>;
 }
 
-/** Any operation, as the registry holds them. */
-export type AnyRoutedOperation = RoutedOperation<never, unknown, unknown>;
+/** Any operation, as the registry holds them (arguments arrive as parsed JSON). */
+export type AnyRoutedOperation = RoutedOperation<unknown, unknown, unknown>;
