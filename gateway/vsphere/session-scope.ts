@@ -35,6 +35,19 @@ export class SessionScope implements VimCaller {
     this.epoch = session.currentEpoch();
   }
 
+  /**
+   * Runs `work` in a scope of the current login; if the session is renewed under it, once more
+   * in a scope of the new login (never a loop: a second renewal reaches the caller).
+   */
+  static async run<T>(session: RenewableSession, work: (scope: SessionScope) => Promise<T>): Promise<T> {
+    try {
+      return await work(new SessionScope(session));
+    } catch (err) {
+      if (!(err instanceof SessionRenewedError)) throw err;
+    }
+    return work(new SessionScope(session));
+  }
+
   get content(): ServiceContent {
     return this.session.content;
   }

@@ -1,7 +1,7 @@
 import type { Agent } from 'undici';
 import type { Secret } from '../../proto/secret.js';
 import { SessionRenewedError } from './session-renewed-error.js';
-import { SessionScope, type RenewableSession } from './session-scope.js';
+import { SessionScope } from './session-scope.js';
 import { SoapClient } from './soap-client.js';
 import { el, moRef, raw, text, type MoRef } from './soap-xml.js';
 import { vcenterAgent, type VcenterTrust } from './tls-pinning.js';
@@ -131,22 +131,13 @@ export class VimSession {
    * collectors, paging tokens), in a scope of the current login. If the session is renewed while
    * it runs, those objects are gone: `work` starts again, once, in a scope of the new login.
    */
-  async renewable<T>(work: (scope: SessionScope) => Promise<T>): Promise<T> {
-    try {
-      return await work(new SessionScope(this.#scopePort()));
-    } catch (err) {
-      if (!(err instanceof SessionRenewedError)) throw err;
-    }
-    return work(new SessionScope(this.#scopePort()));
-  }
-
-  #scopePort(): RenewableSession {
-    return {
+  renewable<T>(work: (scope: SessionScope) => Promise<T>): Promise<T> {
+    return SessionScope.run({
       content: this.content,
       currentEpoch: () => this.#epoch,
       send: (method, argsXml) => this.soap.invoke(method, argsXml),
       renew: (seenEpoch) => this.renew(seenEpoch),
-    };
+    }, work);
   }
 
   /** The user name of the live session, or undefined when vCenter no longer knows it. */

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../support/api-client.js';
 import { GATEWAY_CLI, runCli } from '../support/child.js';
-import { createGateway, pairCli, runGateway } from '../support/gateway-fixture.js';
+import { createGateway, gatewayStatusJson, pairCli, runGateway } from '../support/gateway-fixture.js';
 import { RelayProcess } from '../support/relay-fixture.js';
 import { tempDir } from '../support/temp-dir.js';
 import { Vcsim } from '../support/vcsim-fixture.js';
@@ -42,8 +42,14 @@ async function main(): Promise<void> {
 
   step(4, 'pcg-gateway run --vcenter-…: outbound tunnel, sealed frames, heartbeats, vCenter connection');
   const gateway = runGateway(stateDir, ['--vcenter-host', vcsim.host, '--vcenter-user', vcsim.user, '--vcenter-password-file', passwordFile, '--vcenter-thumbprint', vcsim.thumbprint]);
+  // Both sides, and the vCenter facts the gateway reports after its welcome, before anything is shown:
+  // the relay's view and the gateway's own status then tell the same story.
   await waitFor('gateway online', async () => (await api.get<{ status: string }>(`/v1/gateways/${gw.id}`)).body.status === 'online', 20_000);
-  await waitFor('first heartbeat', async () => (await api.get<{ lastHeartbeatAt: string | null }>(`/v1/gateways/${gw.id}`)).body.lastHeartbeatAt, 20_000);
+  await waitFor('gateway status online', async () => (await gatewayStatusJson(stateDir)).tunnel === 'online', 20_000);
+  const [account] = (await waitFor('vCenter metadata on the cloud account', async () => {
+    const accounts = (await api.get<Array<{ id: string; metadata: { vcenter: unknown } }>>('/v1/cloudaccounts')).body;
+    return accounts[0]?.metadata.vcenter ? accounts : undefined;
+  }, 20_000));
 
   step(5, 'status from the relay (GET /v1/gateways/:id, /v1/cloudaccounts) and from the gateway');
   show((await api.get(`/v1/gateways/${gw.id}`)).body);
@@ -51,10 +57,6 @@ async function main(): Promise<void> {
   process.stdout.write((await runCli(GATEWAY_CLI, ['status', '--state-dir', stateDir])).stdout.replace(/^/gm, '      '));
 
   step(6, 'live inventory through the tunnel: GET /v1/cloudaccounts/:id/inventory?kind=…');
-  const [account] = (await waitFor('vCenter metadata on the cloud account', async () => {
-    const accounts = (await api.get<Array<{ id: string; metadata: { vcenter: unknown } }>>('/v1/cloudaccounts')).body;
-    return accounts[0]?.metadata.vcenter ? accounts : undefined;
-  }, 20_000));
   for (const kind of ['datacenter', 'cluster', 'host', 'resourcepool', 'datastore', 'network', 'template', 'folder']) {
     const res = await api.get<{ items: Array<{ name: string; path: string }> }>(`/v1/cloudaccounts/${account!.id}/inventory?kind=${kind}`);
     process.stdout.write(`      ${kind.padEnd(13)} ${String(res.body.items.length).padStart(3)}  ${res.body.items.slice(0, 3).map((i) => i.path).join(', ')}${res.body.items.length > 3 ? ', …' : ''}\n`);
