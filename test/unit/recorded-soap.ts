@@ -15,6 +15,12 @@ export function recorded(method: string, returnval?: string): Record<string, unk
   return child(child(child(parseXml(xml), 'Envelope'), 'Body'), `${method}Response`) as Record<string, unknown>;
 }
 
+/** A response whose returnval is a managed object reference (CreateContainerView, CloneVM_Task…). */
+export function recordedMoRef(method: string, type: string, value: string): Record<string, unknown> {
+  const response = recorded(method, value);
+  return { ...response, returnval: { '#text': value, '@_type': type } };
+}
+
 export const CONTENT: ServiceContent = {
   rootFolder: { type: 'Folder', value: 'group-d1' },
   propertyCollector: { type: 'PropertyCollector', value: 'propertyCollector' },
