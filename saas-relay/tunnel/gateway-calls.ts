@@ -5,7 +5,7 @@ import { gatewayStatus, type GatewayStore } from '../store/gateway-store.js';
 import type { RelaySignals } from '../store/relay-signals.js';
 import type { TunnelRequestStore } from '../store/tunnel-request-store.js';
 import type { AnyRoutedOperation, RoutedOperation } from './routed-operation.js';
-import type { TunnelHub } from './tunnel-hub.js';
+import type { TunnelSession } from './tunnel-session.js';
 
 export interface GatewayCallsOptions {
   /** This relay process's id (as recorded with the sessions it holds). */
@@ -19,7 +19,8 @@ export interface GatewayCallsOptions {
 }
 
 export interface GatewayCallsDeps {
-  readonly hub: TunnelHub;
+  /** Where this relay's own sessions are (the tunnel hub). */
+  readonly hub: { session(gatewayId: string): TunnelSession | undefined };
   readonly gateways: GatewayStore;
   readonly requests: TunnelRequestStore;
   readonly signals: RelaySignals;

@@ -138,7 +138,7 @@ export class TunnelHub {
         this.#notify('opened', session);
       })
       .catch((err: unknown) => {
-        const error = err instanceof PcgError ? err : new PcgError('PCG_ERR_INTERNAL', 'handshake failed', { cause: err });
+        const error = PcgError.wrap(err, 'PCG_ERR_INTERNAL', 'handshake failed');
         this.deps.log.info({ code: error.code, detail: error.detail, err: error.code === 'PCG_ERR_INTERNAL' ? err : undefined }, 'tunnel handshake refused');
         rejectConnection(ws, error);
       })

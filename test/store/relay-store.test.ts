@@ -54,7 +54,7 @@ function storeSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ target:
       const again = await openDatabase(target);
       await again.close();
       const row = await sql<{ n: number }>`select count(*) as n from kysely_migration`.execute(database.db);
-      assert.equal(Number(row.rows[0]!.n), 1);
+      assert.equal(Number(row.rows[0]!.n), 2, '0001_initial and 0002_tunnel_routing, each once');
     });
 
     it('creates a tenant with a default project, an admin and a working API key', async () => {
