@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import type { PcgError } from '../../../proto/errors.js';
 import { readInventory, type Inventory } from '../../../gateway/vsphere/inventory.js';
 import { retrieveProperties, singleObjectSpec } from '../../../gateway/vsphere/property-collector.js';
 import { text, toArray, type MoRef } from '../../../gateway/vsphere/soap-xml.js';
@@ -125,9 +126,11 @@ describe('vSphere task waits', function () {
       methods.length = 0;
       const err = await waitForTask(session, task, { signal: controller.signal }).then(() => undefined, (e: unknown) => e);
       assert.match(String((err as Error).message), /^waiting for task-\d+ was cancelled/);
+      assert.equal((err as PcgError).code, 'PCG_ERR_VCENTER_TASK_CANCELLED');
       assert.deepEqual(methods, ['CreatePropertyCollector', 'CreateFilter', 'DestroyPropertyCollector']);
       const late = await waitForTask(session, task, { timeoutMs: 0 }).then(() => undefined, (e: unknown) => e);
       assert.match(String((late as Error).message), /did not finish in time/);
+      assert.equal((late as PcgError).code, 'PCG_ERR_VCENTER_TASK_TIMEOUT');
     } finally {
       await session.close();
       await vcsim.stop();
