@@ -7,9 +7,10 @@ import { LocalSignals } from './local-signals.js';
 import { migrationProvider } from './migrations.js';
 import { PostgresSignals } from './postgres-signals.js';
 import type { RelaySignals } from './relay-signals.js';
-import type { RelayDatabase } from './schema.js';
+import type { Dialect, RelayDatabase } from './schema.js';
 
-export type Dialect = 'sqlite' | 'postgres';
+export type { Dialect } from './schema.js';
+
 
 export interface Database {
   readonly db: Kysely<RelayDatabase>;

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { Dialect } from './database.js';
+import type { Dialect } from './schema.js';
 
 /**
  * Migrations as code, shared by SQLite and PostgreSQL. Times are bigint (integer on SQLite);

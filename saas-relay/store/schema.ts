@@ -1,6 +1,9 @@
 /** Kysely table types of the relay store. Times are integer milliseconds since the epoch. */
 import type { Generated } from 'kysely';
 
+/** The two engines the store runs on; migrations differ only in column types. */
+export type Dialect = 'sqlite' | 'postgres';
+
 export interface TenantTable { id: string; name: string; created_at: number }
 export interface ProjectTable { id: string; tenant_id: string; name: string; created_at: number }
 export interface UserTable { id: string; tenant_id: string; email: string; name: string; created_at: number }
