@@ -35,12 +35,15 @@ export function relocateSpecXml(spec: RelocateSpec): string {
 export interface CloneSpec {
   readonly location: RelocateSpec;
   readonly config: ConfigSpec;
+  /** Guest customization applied by the clone task itself (else CustomizeVM_Task later). */
+  readonly customization?: LinuxCustomization;
   /** @default false */
   readonly powerOn?: boolean;
 }
 
 export function cloneSpecXml(spec: CloneSpec): string {
-  return raw('location', relocateSpecXml(spec.location)) + el('template', false) + raw('config', configSpecXml(spec.config)) + el('powerOn', spec.powerOn ?? false);
+  const customization = spec.customization ? raw('customization', customizationSpecXml(spec.customization)) : '';
+  return raw('location', relocateSpecXml(spec.location)) + el('template', false) + raw('config', configSpecXml(spec.config)) + customization + el('powerOn', spec.powerOn ?? false);
 }
 
 /** Static guest networking for a Linux clone (CustomizeVM_Task), one entry per NIC in device order. */

@@ -12,7 +12,7 @@ import { Vcsim } from '../../support/vcsim-fixture.js';
  * model key on as a flag. Each case starts its own simulator: the call count is the server's.
  */
 async function start(flags: { pageSize?: number; expireOn?: string }): Promise<{ vcsim: Vcsim; session: VimSession; sent: Array<{ method: string; body: string }> }> {
-  const vcsim = await Vcsim.start({ dc: 1, cluster: 1, clusterHost: 2, host: 1, vm: 3, template: 1, ...flags } as Parameters<typeof Vcsim.start>[0]);
+  const vcsim = await Vcsim.start({ dc: 1, cluster: 1, clusterHost: 2, host: 1, vm: 3, template: 1, ...flags });
   const sent: Array<{ method: string; body: string }> = [];
   const session = await VimSession.login({ ...vcsim.connection(), onRequest: (method, body) => sent.push({ method, body }) });
   sent.length = 0;
