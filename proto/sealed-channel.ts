@@ -5,7 +5,7 @@ import { codeForClose, PcgError, type ErrorCode } from './errors.js';
 import { decodeFrame, encodeFrame } from './frame-codec.js';
 import type { FrameOpener, FrameSealer } from './frame-sealer.js';
 import { CLOSE_GRACE_MS } from './limits.js';
-import type { Frame, FrameType } from './schemas/frames.js';
+import { REQUEST_FRAME_TYPES, type Frame, type FrameType } from './schemas/frames.js';
 
 /** A websocket message as ws hands it over (also what arrived during the handshake). */
 export interface ChannelMessage {
@@ -120,13 +120,14 @@ export class SealedChannel {
   #receive(message: ChannelMessage): void {
     if (this.#state !== 'open') return;
     let frame: Frame;
+    let plaintext: Uint8Array | undefined;
     try {
       if (!message.isBinary) throw new PcgError('PCG_ERR_FRAME_AUTH', 'unsealed text message after the handshake');
-      const plaintext = this.opener.open(message.data);
+      plaintext = this.opener.open(message.data);
       this.#lastFrameAt = this.options.clock.now();
       frame = decodeFrame(plaintext, this.options.accepts);
     } catch (err) {
-      this.#reject(err, undefined);
+      this.#reject(err, plaintext ? peekRequest(plaintext) : undefined);
       return;
     }
     let handled: void | Promise<void>;
@@ -139,17 +140,24 @@ export class SealedChannel {
     if (handled) handled.catch((err: unknown) => this.#reject(err, frame));
   }
 
-  #reject(err: unknown, frame: Frame | undefined): void {
+  /** `frame`: what is known of the frame being answered (all of it, or what could be read of an invalid one). */
+  #reject(err: unknown, frame: { type: string; id?: unknown } | undefined): void {
     const error = PcgError.wrap(err, 'PCG_ERR_INTERNAL', 'frame handling failed');
     if (error.code === 'PCG_ERR_FRAME_AUTH') {
       this.options.log.warn({ code: error.code, detail: error.detail }, 'closing tunnel: frame failed authentication');
       this.close('PCG_ERR_FRAME_AUTH', error.detail);
       return;
     }
-    if (this.#state !== 'open') return; // a handler that failed because the tunnel closed: nobody to tell
+    // A handler that failed because the tunnel is closing (the peer's close frame may already be
+    // in): nobody is left to tell, and a send now would only throw.
+    if (!this.isOpen) return;
     this.options.log.info({ code: error.code, detail: error.detail ?? error.message, ref: frame?.type, err: error.code === 'PCG_ERR_INTERNAL' ? err : undefined }, 'rejected frame');
-    const id = frame && 'id' in frame && typeof frame.id === 'number' ? frame.id : undefined;
-    this.send({ type: 'error', code: error.code, message: error.message.slice(0, 2048), ...(frame ? { ref: frame.type } : {}), ...(id !== undefined ? { id } : {}) });
+    // Only a request's id is echoed: it settles the peer's request. A reply's id is the peer's
+    // own, and echoing it would fail some unrelated request of ours on the peer's side.
+    const isRequest = frame !== undefined && REQUEST_FRAME_TYPES.includes(frame.type as FrameType);
+    const id = isRequest && Number.isSafeInteger(frame.id) && (frame.id as number) >= 0 ? (frame.id as number) : undefined;
+    const ref = frame ? frame.type.slice(0, 64) : undefined;
+    this.send({ type: 'error', code: error.code, message: error.message.slice(0, 2048), ...(ref ? { ref } : {}), ...(id !== undefined ? { id } : {}) });
   }
 
   #onClose(closeCode: number, reason: string): void {
@@ -157,5 +165,17 @@ export class SealedChannel {
     this.#state = 'closed';
     clearTimeout(this.#graceTimer);
     this.#receiver?.closed({ closeCode, code: codeForClose(closeCode), reason });
+  }
+}
+
+/** The type and id of an authentic frame that failed validation, as far as they can be read. */
+function peekRequest(plaintext: Uint8Array): { type: string; id?: unknown } | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(plaintext).toString('utf8')) as unknown;
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { type, id } = value as { type?: unknown; id?: unknown };
+    return typeof type === 'string' ? { type, id } : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -47,9 +47,12 @@ export interface ConnectOptions {
   /** Told each session ticket the relay issues on this connection. */
   readonly onTlsSession?: ((session: Buffer) => void) | undefined;
   readonly proxy: ProxyEnv;
+  /** Deadline for TCP, TLS and the websocket upgrade together (ws's own timeout is an idle timer). */
   readonly timeoutMs: number;
   readonly maxFrameBytes: number;
   readonly clock: Clock;
+  /** Aborting gives up the attempt at once and drops the socket (the gateway is stopping). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface RelayConnection {
@@ -108,14 +111,23 @@ export function connectToRelay(options: ConnectOptions): Promise<RelayConnection
     maxPayload: options.maxFrameBytes,
     perMessageDeflate: false,
   };
+  if (options.signal?.aborted) return Promise.reject(new PcgError('PCG_ERR_RELAY_UNREACHABLE', 'the connection attempt was abandoned: the gateway is stopping'));
   const ws = new WebSocket(url, wsOptions as WebSocket.ClientOptions);
   const queue = new MessageQueue(ws);
   return new Promise<RelayConnection>((resolve, reject) => {
     let socket: TLSSocket | undefined;
     let settled = false;
+    const deadline = setTimeout(() => fail(new PcgError('PCG_ERR_RELAY_UNREACHABLE', `${url.host} did not complete TLS and the websocket upgrade within ${options.timeoutMs} ms${proxy ? ' (through the proxy)' : ''}`)), options.timeoutMs);
+    const onAbort = (): void => fail(new PcgError('PCG_ERR_RELAY_UNREACHABLE', 'the connection attempt was abandoned: the gateway is stopping'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => {
+      clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
     const fail = (error: PcgError): void => {
       if (settled) return;
       settled = true;
+      done();
       queue.detach();
       ws.removeAllListeners();
       ws.on('error', () => undefined);
@@ -140,6 +152,7 @@ export function connectToRelay(options: ConnectOptions): Promise<RelayConnection
     ws.once('open', () => {
       if (settled) return;
       settled = true;
+      done();
       ws.removeAllListeners('error');
       ws.on('error', () => undefined); // errors surface as 'close', which the session handles
       resolve({ ws, socket: socket!, queue });

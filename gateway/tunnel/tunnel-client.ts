@@ -62,6 +62,8 @@ export class TunnelClient {
   #lastError: ErrorCode | null = null;
   #stopReason: PcgError | undefined;
   #wake: (() => void) | undefined;
+  /** The connection attempt in progress (connect and handshake); stop() aborts it. */
+  #attempt: AbortController | undefined;
   #loopDone: Promise<void> | undefined;
   /** The relay's latest TLS session ticket: a reconnect resumes instead of a full handshake. */
   #tlsSession: Buffer | undefined;
@@ -148,6 +150,7 @@ export class TunnelClient {
   /** Idempotent; resolves once the loop has ended and the socket is closed. */
   async stop(): Promise<void> {
     if (this.#state !== 'stopped') this.#transition('stopped');
+    this.#attempt?.abort();
     this.#session?.close('normal');
     this.#wake?.();
     await this.done;
@@ -219,8 +222,20 @@ export class TunnelClient {
   }
 
   async #connectOnce(): Promise<ChannelEnd> {
+    const attempt = new AbortController();
+    this.#attempt = attempt;
+    try {
+      return await this.#connectAndRun(attempt.signal);
+    } finally {
+      this.#attempt = undefined;
+    }
+  }
+
+  async #connectAndRun(signal: AbortSignal): Promise<ChannelEnd> {
     const identity = this.identity;
+    const started = this.ports.clock.now();
     const connection = await connectToRelay({
+      signal,
       relayUrl: identity.relayUrl, trust: this.trust, secureContext: this.#tls, tlsSession: this.#tlsSession,
       onTlsSession: (session) => {
         this.#tlsSession = session;
@@ -228,12 +243,18 @@ export class TunnelClient {
       proxy: this.options.proxy, timeoutMs: this.options.connectTimeoutMs, maxFrameBytes: MAX_FRAME_BYTES, clock: this.ports.clock,
     });
     const { ws } = connection;
+    // During the handshake an abort drops the socket, which fails the handshake's wait at once.
+    const dropOnAbort = (): void => ws.terminate();
+    signal.addEventListener('abort', dropOnAbort, { once: true });
     let established;
     try {
-      established = await openSession(connection, { gatewayId: identity.gatewayId, signKey: identity.signKey, relay: this.relayKey }, this.options.connectTimeoutMs);
+      established = await openSession(connection, { gatewayId: identity.gatewayId, signKey: identity.signKey, relay: this.relayKey },
+        Math.max(1, this.options.connectTimeoutMs - (this.ports.clock.now() - started)));
     } catch (err) {
       ws.terminate();
       throw err;
+    } finally {
+      signal.removeEventListener('abort', dropOnAbort);
     }
     if (this.#stopped) {
       ws.terminate();

@@ -140,6 +140,12 @@ export type FrameType = keyof typeof FRAME_SCHEMAS;
 export type Frame = { [K in FrameType]: Static<(typeof FRAME_SCHEMAS)[K]> }[FrameType];
 export type FrameOf<K extends FrameType> = Extract<Frame, { type: K }>;
 
+/**
+ * Request frames: an `error` answering one of these carries its `id`, which settles the sender's
+ * request. Replies carry ids too, but those are the peer's own; an error never echoes them.
+ */
+export const REQUEST_FRAME_TYPES: readonly FrameType[] = ['echo', 'inventory.request', 'cert.renew'];
+
 /** Frames a gateway may send after welcome; the relay answers others with an error frame. */
 export const GATEWAY_FRAME_TYPES: readonly FrameType[] = ['heartbeat', 'error', 'cert.renew', 'echo.reply', 'vcenter.info', 'inventory.response'];
 /** Frames a relay may send after welcome. */

@@ -75,11 +75,11 @@ describe('HandlerTable', () => {
     let sent = -1;
     const call = s.requests.call<FrameOf<'cert.renewed'>>((id) => (sent = id), { timeoutMs: 5000, onTimeout: () => new PcgError('PCG_ERR_CERT_RENEW') });
     const reply: FrameOf<'cert.renewed'> = { type: 'cert.renewed', id: sent, cert: '-----BEGIN CERTIFICATE-----', cert_expires_at: 5 };
-    table.dispatch({ type: 'cert.renewed', cert: '-----BEGIN CERTIFICATE-----', cert_expires_at: 4 }, s);
+    assert.equal(table.dispatch({ type: 'cert.renewed', cert: '-----BEGIN CERTIFICATE-----', cert_expires_at: 4 }, s), undefined);
     assert.equal(s.requests.size, 1, 'an id-less reply settles nothing');
-    table.dispatch(reply, s);
+    assert.equal(table.dispatch(reply, s), undefined);
     assert.deepEqual(await call, reply);
-    table.dispatch(reply, s);
+    assert.equal(table.dispatch(reply, s), undefined);
     assert.equal(s.requests.size, 0);
   });
 });

@@ -90,7 +90,7 @@ describe('SealedChannel over real loopback websockets', () => {
     start();
     pair.gateway.channel.send({ type: 'heartbeat', seq: 'one', time: 1, status: { version: 'v', uptime_s: 1 } } as unknown as Frame);
     const [error] = await gatewayIn.waitForFrames(1);
-    assert.deepEqual(error, { type: 'error', code: 'PCG_ERR_FRAME_INVALID', message: `heartbeat frame: /seq Expected integer. ${hint('PCG_ERR_FRAME_INVALID')}` });
+    assert.deepEqual(error, { type: 'error', code: 'PCG_ERR_FRAME_INVALID', message: `heartbeat frame: /seq Expected integer. ${hint('PCG_ERR_FRAME_INVALID')}`, ref: 'heartbeat' });
     pair.gateway.channel.send(heartbeat(2));
     assert.deepEqual(await relayIn.waitForFrames(1), [heartbeat(2)]);
     assert.equal(pair.relay.channel.state, 'open');

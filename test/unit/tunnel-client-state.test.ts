@@ -117,6 +117,7 @@ describe('TunnelClient state machine (no relay)', function () {
       server = createServer((socket) => {
         sockets.push(socket);
         socket.on('error', () => undefined);
+        socket.resume(); // read (and discard) the ClientHello, so the peer's FIN is seen
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     });
@@ -125,13 +126,26 @@ describe('TunnelClient state machine (no relay)', function () {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
 
+    it('gives up an attempt after connectTimeoutMs (connect plus handshake), then backs off', async () => {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const { client, records } = clientFor(url, { initialMs: 60_000, maxMs: 60_000, floorMs: 60_000 }, 1000);
+      stopAfter.push(client);
+      const started = Date.now();
+      client.start();
+      await waitFor('the attempt to fail', () => client.state === 'backoff', 5000, 5);
+      const took = Date.now() - started;
+      assert.deepEqual(records.map((r) => [r.state, r.lastError]), [['connecting', null], ['backoff', 'PCG_ERR_RELAY_UNREACHABLE']]);
+      assert.ok(took >= 950 && took < 1500, `the attempt took ${took} ms with connectTimeoutMs 1000`);
+    });
+
     it('stop() while connecting returns promptly and closes the half-open connection', async () => {
       const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const { client, records } = clientFor(url, { initialMs: 20, maxMs: 40, floorMs: 10 }, 5000);
       stopAfter.push(client);
+      const before = sockets.length; // the previous test's sockets are still listed
       client.start();
-      await waitFor('the connection to be accepted', () => sockets.length === 1, 5000, 5);
-      const socket = sockets[0]!;
+      await waitFor('the connection to be accepted', () => sockets.length === before + 1, 5000, 5);
+      const socket = sockets[before]!;
       let socketClosed = false;
       socket.once('close', () => (socketClosed = true));
       const started = Date.now();
