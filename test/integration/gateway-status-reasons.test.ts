@@ -3,13 +3,13 @@ import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readStatus } from '../../gateway/status/status-file.js';
 import { ApiClient } from '../support/api-client.js';
-import { GATEWAY_CLI, runCli, type Child } from '../support/child.js';
-import { createGateway, gatewayStatusJson, pairCli, runGateway } from '../support/gateway-fixture.js';
+import { GATEWAY_CLI, runCli } from '../support/child.js';
+import { gatewayStatusJson } from '../support/gateway-fixture.js';
 import { RelayProcess } from '../support/relay-fixture.js';
+import { GatewayLab } from '../support/gateway-lab.js';
 import { tempDir } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
 
-interface GatewayView { status: string; lastHeartbeatAt: string | null; version: string | null; sessionEpoch: number }
 interface StatusJson { tunnel: string; reason: { code: string; message: string } | null; lastHeartbeatAt: string | null; lastError: string | null; since: string | null }
 
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
@@ -29,41 +29,23 @@ describe('gateway status: why the tunnel stopped (real relay and gateway process
   this.timeout(60_000);
   let relay: RelayProcess;
   let api: ApiClient;
-  const cleanup: Array<() => Promise<void> | void> = [];
-
-  async function pairedGateway(name: string, on: RelayProcess = relay, client: ApiClient = api): Promise<{ id: string; dir: string }> {
-    const gw = await createGateway(client, name);
-    const dir = tempDir('gw-status');
-    cleanup.push(dir.remove);
-    const state = join(dir.path, 'state');
-    const out = await pairCli(on, state, gw.pairingCode);
-    assert.equal(out.code, 0, out.stderr);
-    return { id: gw.id, dir: state };
-  }
-  function run(dir: string): Child {
-    const child = runGateway(dir);
-    cleanup.push(() => child.stop());
-    return child;
-  }
-  const view = async (id: string, client: ApiClient = api): Promise<GatewayView> => (await client.get<GatewayView>(`/v1/gateways/${id}`)).body;
+  const lab = new GatewayLab(() => relay, () => api);
 
   before(async () => {
     relay = await RelayProcess.start({ args: ['--heartbeat', '500ms'] });
     api = new ApiClient(relay.url, relay.caCert, (await relay.createTenant('status')).apiKey);
   });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
+  afterEach(() => lab.cleanup());
   after(() => relay.stop());
 
   it('a superseded process: status shows stopped with PCG_ERR_SESSION_SUPERSEDED, as JSON and as text', async () => {
-    const { id, dir } = await pairedGateway('dc-superseded');
-    const first = run(dir);
-    await waitFor('online', async () => (await view(id)).status === 'online');
+    const { id, dir } = await lab.pair('dc-superseded');
+    const first = lab.run(dir);
+    await waitFor('online', async () => (await lab.view(id)).status === 'online');
     const copy = tempDir('gw-status-copy');
-    cleanup.push(copy.remove);
+    lab.onCleanup(copy.remove);
     cpSync(dir, copy.path, { recursive: true });
-    run(copy.path);
+    lab.run(copy.path);
     assert.equal(await first.exited, 1);
     assert.match(first.stderr, /^PCG_ERR_SESSION_SUPERSEDED: /m);
 
@@ -81,12 +63,12 @@ describe('gateway status: why the tunnel stopped (real relay and gateway process
 
   it('a gateway the relay does not know: exits 1 with PCG_ERR_GATEWAY_UNKNOWN and status says so (not revoked)', async () => {
     const data = tempDir('relay-unknown');
-    cleanup.push(data.remove);
+    lab.onCleanup(data.remove);
     const first = await RelayProcess.start({ dataDir: data.path });
     let own: RelayProcess = first;
-    cleanup.push(() => own.stop());
+    lab.onCleanup(() => own.stop());
     const client = new ApiClient(first.url, first.caCert, (await first.createTenant('forgetful')).apiKey);
-    const { id, dir } = await pairedGateway('dc-unknown', first, client);
+    const { id, dir } = await lab.pair('dc-unknown', first, client);
     await first.stop();
     const store = readdirSync(data.path).filter((name) => name.startsWith('relay.db'));
     assert.ok(store.includes('relay.db'), `store files: ${store.join(', ')}`);
@@ -96,7 +78,7 @@ describe('gateway status: why the tunnel stopped (real relay and gateway process
     assert.equal(own.url, first.url, 'same address as the relay the gateway paired with');
     assert.equal(own.caPin, first.caPin, 'same CA');
 
-    const gateway = run(dir);
+    const gateway = lab.run(dir);
     assert.equal(await gateway.exited, 1);
     assert.match(gateway.stderr, new RegExp(`^PCG_ERR_GATEWAY_UNKNOWN: gateway ${id} is not paired with this relay\\. `, 'm'));
     const status = await statusJson(dir);
@@ -110,8 +92,8 @@ describe('gateway status: why the tunnel stopped (real relay and gateway process
   });
 
   it('after a plain SIGTERM: exit 0, tunnel stopped, reason null', async () => {
-    const { id, dir } = await pairedGateway('dc-sigterm');
-    const gateway = run(dir);
+    const { id, dir } = await lab.pair('dc-sigterm');
+    const gateway = lab.run(dir);
     await waitFor('online', async () => (await statusJson(dir)).tunnel === 'online');
     await gateway.stop();
     assert.equal(gateway.exitCode, 0, gateway.stderr);
@@ -125,24 +107,24 @@ describe('gateway status: why the tunnel stopped (real relay and gateway process
     const text = await statusText(dir);
     assert.match(text, /^tunnel: {10}stopped \(not running\)$/m);
     assert.doesNotMatch(text, /^reason:/m);
-    await waitFor('the relay to see it go', async () => (await view(id)).status === 'offline');
+    await waitFor('the relay to see it go', async () => (await lab.view(id)).status === 'offline');
   });
 
   it('the moment the tunnel is online, both sides show a heartbeat and the relay the gateway\'s version', async () => {
     // A slow heartbeat: what both sides show comes from the session's start, not from a later beat.
     const own = await RelayProcess.start({ args: ['--heartbeat', '30s'] });
-    cleanup.push(() => own.stop());
+    lab.onCleanup(() => own.stop());
     const client = new ApiClient(own.url, own.caCert, (await own.createTenant('moment')).apiKey);
-    const { id, dir } = await pairedGateway('dc-moment', own, client);
-    const before = await view(id, client);
+    const { id, dir } = await lab.pair('dc-moment', own, client);
+    const before = await lab.view(id, client);
     assert.equal(before.status, 'offline');
     assert.equal(before.lastHeartbeatAt, null);
-    run(dir);
+    lab.run(dir);
     const gatewaySide = await waitFor('the gateway online', async () => {
       const s = await statusJson(dir);
       return s.tunnel === 'online' ? s : undefined;
     }, 15_000, 10);
-    const relaySide = await view(id, client);
+    const relaySide = await lab.view(id, client);
     assert.notEqual(gatewaySide.lastHeartbeatAt, null, 'the gateway shows a heartbeat once online');
     assert.equal(relaySide.status, 'online');
     assert.notEqual(relaySide.lastHeartbeatAt, null, 'the relay shows a heartbeat once the gateway is online');

@@ -3,60 +3,40 @@ import { X509Certificate } from 'node:crypto';
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../support/api-client.js';
-import { createGateway, gatewayStatusJson, pairCli, runGateway } from '../support/gateway-fixture.js';
+import { gatewayStatusJson } from '../support/gateway-fixture.js';
 import { RelayProcess } from '../support/relay-fixture.js';
+import { GatewayLab, type GatewayView } from '../support/gateway-lab.js';
 import { tempDir } from '../support/temp-dir.js';
 import { sleep, waitFor } from '../support/wait-for.js';
-import type { Child } from '../support/child.js';
 
-interface GatewayView { status: string; sessionEpoch: number; certExpiresAt: string; lastHeartbeatAt: string | null }
 
 describe('tunnel lifecycle (real relay and gateway processes)', function () {
   this.timeout(60_000);
   let relay: RelayProcess;
   let api: ApiClient;
-  const cleanup: Array<() => Promise<void> | void> = [];
-
-  async function pairedGateway(name: string, on: RelayProcess = relay, client: ApiClient = api): Promise<{ id: string; dir: string }> {
-    const gw = await createGateway(client, name);
-    const dir = tempDir('gw');
-    cleanup.push(dir.remove);
-    const state = join(dir.path, 'state');
-    const out = await pairCli(on, state, gw.pairingCode);
-    assert.equal(out.code, 0, out.stderr);
-    return { id: gw.id, dir: state };
-  }
-  function run(dir: string): Child {
-    const child = runGateway(dir);
-    cleanup.push(() => child.stop());
-    return child;
-  }
-  const view = async (id: string, client: ApiClient = api) => (await client.get<GatewayView>(`/v1/gateways/${id}`)).body;
-  const online = (id: string, client: ApiClient = api) => waitFor(`${id} online`, async () => (await view(id, client)).status === 'online');
+  const lab = new GatewayLab(() => relay, () => api);
 
   before(async () => {
     relay = await RelayProcess.start({ args: ['--heartbeat', '500ms'] });
     api = new ApiClient(relay.url, relay.caCert, (await relay.createTenant('acme')).apiKey);
   });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
+  afterEach(() => lab.cleanup());
   after(() => relay.stop());
 
   it('a newer session of the same gateway supersedes the older one at once', async () => {
-    const { id, dir } = await pairedGateway('dc-supersede');
-    const first = run(dir);
-    await online(id);
-    const epochBefore = (await view(id)).sessionEpoch;
+    const { id, dir } = await lab.pair('dc-supersede');
+    const first = lab.run(dir);
+    await lab.online(id);
+    const epochBefore = (await lab.view(id)).sessionEpoch;
     const copy = tempDir('gw-copy');
-    cleanup.push(copy.remove);
+    lab.onCleanup(copy.remove);
     cpSync(dir, copy.path, { recursive: true });
-    const second = run(copy.path);
+    const second = lab.run(copy.path);
     assert.equal(await first.exited, 1);
     assert.match(first.stderr, /^PCG_ERR_SESSION_SUPERSEDED: /m);
     assert.equal(second.exitCode, null);
     const after = await waitFor('second session recorded', async () => {
-      const v = await view(id);
+      const v = await lab.view(id);
       return v.status === 'online' && v.sessionEpoch > epochBefore ? v : undefined;
     });
     assert.equal(after.sessionEpoch, epochBefore + 1);
@@ -67,9 +47,9 @@ describe('tunnel lifecycle (real relay and gateway processes)', function () {
   });
 
   it('revocation closes the tunnel within a second and refuses it afterwards', async () => {
-    const { id, dir } = await pairedGateway('dc-revoke');
-    const gateway = run(dir);
-    await online(id);
+    const { id, dir } = await lab.pair('dc-revoke');
+    const gateway = lab.run(dir);
+    await lab.online(id);
     const res = await api.delete<GatewayView>(`/v1/gateways/${id}`);
     const revokedAt = Date.now();
     assert.equal(res.status, 200);
@@ -80,7 +60,7 @@ describe('tunnel lifecycle (real relay and gateway processes)', function () {
     const revoked = await gatewayStatusJson(dir);
     assert.equal(revoked.tunnel, 'stopped');
     assert.equal((revoked.reason as { code: string }).code, 'PCG_ERR_GATEWAY_REVOKED');
-    const again = run(dir);
+    const again = lab.run(dir);
     assert.equal(await again.exited, 1);
     assert.match(again.stderr, /^PCG_ERR_GATEWAY_REVOKED: /m);
     assert.equal((await api.post(`/v1/gateways/${id}/pairing-code`)).status, 409);
@@ -88,27 +68,27 @@ describe('tunnel lifecycle (real relay and gateway processes)', function () {
 
   it('after kill -9 of the relay, the gateway comes back online by itself', async () => {
     const own = await RelayProcess.start({ args: ['--heartbeat', '500ms'] });
-    cleanup.push(() => own.stop());
+    lab.onCleanup(() => own.stop());
     const client = new ApiClient(own.url, own.caCert, (await own.createTenant('crash')).apiKey);
-    const { id, dir } = await pairedGateway('dc-crash', own, client);
-    run(dir);
-    await online(id, client);
-    const epoch = (await view(id, client)).sessionEpoch;
+    const { id, dir } = await lab.pair('dc-crash', own, client);
+    lab.run(dir);
+    await lab.online(id, client);
+    const epoch = (await lab.view(id, client)).sessionEpoch;
     await own.child.kill9();
     await waitFor('gateway notices', async () => (await gatewayStatusJson(dir)).tunnel !== 'online');
     const restarted = await own.restart();
-    cleanup.push(() => restarted.stop());
+    lab.onCleanup(() => restarted.stop());
     await waitFor('back online', async () => (await gatewayStatusJson(dir)).tunnel === 'online', 15_000);
-    await online(id, client);
-    assert.ok((await view(id, client)).sessionEpoch > epoch);
+    await lab.online(id, client);
+    assert.ok((await lab.view(id, client)).sessionEpoch > epoch);
   });
 
   it('an unreachable relay: offline with the reason, retries with backoff, never spins', async () => {
     const own = await RelayProcess.start();
     const client = new ApiClient(own.url, own.caCert, (await own.createTenant('down')).apiKey);
-    const { id, dir } = await pairedGateway('dc-down', own, client);
+    const { id, dir } = await lab.pair('dc-down', own, client);
     await own.stop();
-    const gateway = run(dir);
+    const gateway = lab.run(dir);
     await sleep(3000);
     const retries = gateway.logLines.filter((l) => l.msg === 'relay not reachable; retrying');
     assert.ok(retries.length >= 3 && retries.length <= 15, `${retries.length} attempts in 3 s`);
@@ -117,37 +97,37 @@ describe('tunnel lifecycle (real relay and gateway processes)', function () {
     assert.ok(['backoff', 'connecting'].includes(status.tunnel as string));
     assert.equal(status.lastError, 'PCG_ERR_RELAY_UNREACHABLE');
     const back = await own.restart();
-    cleanup.push(() => back.stop());
-    await online(id, client);
+    lab.onCleanup(() => back.stop());
+    await lab.online(id, client);
   });
 
   it('a frozen gateway is marked offline after three heartbeats and recovers when it thaws', async () => {
-    const { id, dir } = await pairedGateway('dc-frozen');
-    const gateway = run(dir);
-    await online(id);
+    const { id, dir } = await lab.pair('dc-frozen');
+    const gateway = lab.run(dir);
+    await lab.online(id);
     gateway.proc.kill('SIGSTOP');
     try {
-      await waitFor('offline while frozen', async () => (await view(id)).status === 'offline', 10_000);
+      await waitFor('offline while frozen', async () => (await lab.view(id)).status === 'offline', 10_000);
     } finally {
       gateway.proc.kill('SIGCONT');
     }
-    await online(id);
+    await lab.online(id);
     assert.equal(gateway.exitCode, null);
   });
 
   it('renews its client certificate over the tunnel at 2/3 of its life', async () => {
     const own = await RelayProcess.start({ args: ['--heartbeat', '500ms', '--cert-lifetime', '6s'] });
-    cleanup.push(() => own.stop());
+    lab.onCleanup(() => own.stop());
     const client = new ApiClient(own.url, own.caCert, (await own.createTenant('renew')).apiKey);
-    const { id, dir } = await pairedGateway('dc-renew', own, client);
+    const { id, dir } = await lab.pair('dc-renew', own, client);
     const serial = (): string => new X509Certificate(readFileSync(join(dir, 'client.crt'))).serialNumber;
     const first = serial();
-    const firstExpiry = (await view(id, client)).certExpiresAt;
-    run(dir);
+    const firstExpiry = (await lab.view(id, client)).certExpiresAt;
+    lab.run(dir);
     await waitFor('a new certificate on disk', () => serial() !== first, 15_000);
     const renewed = new X509Certificate(readFileSync(join(dir, 'client.crt')));
     assert.equal(renewed.subject.split('\n').find((l) => l.startsWith('CN=')), `CN=${id}`);
     assert.ok(renewed.checkIssued(new X509Certificate(own.caCert)));
-    await waitFor('relay records the new expiry', async () => (await view(id, client)).certExpiresAt > firstExpiry);
+    await waitFor('relay records the new expiry', async () => (await lab.view(id, client)).certExpiresAt > firstExpiry);
   });
 });
