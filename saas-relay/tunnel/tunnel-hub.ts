@@ -56,6 +56,8 @@ export class TunnelHub {
   readonly #wss: WebSocketServer;
   readonly #sessions = new Map<string, TunnelSession>();
   readonly #listeners: SessionListener[] = [];
+  /** Sessions listeners were told opened: only those are told closed. */
+  readonly #announced = new WeakSet<TunnelSession>();
   #handshaking = 0;
   #lastEventId = 0;
   #timers: NodeJS.Timeout[] = [];
@@ -135,6 +137,7 @@ export class TunnelHub {
         previous?.close('PCG_ERR_SESSION_SUPERSEDED', `superseded by epoch ${epoch}`);
         session.send({ type: 'welcome', epoch, heartbeat_s: this.options.heartbeatSeconds, server_time: this.deps.clock.now() });
         log.debug({ tlsResumed: socket.isSessionReused() }, 'tunnel established');
+        this.#announced.add(session);
         this.#notify('opened', session);
       })
       .catch((err: unknown) => {
@@ -149,7 +152,7 @@ export class TunnelHub {
 
   #onSessionClosed(session: TunnelSession): void {
     if (this.#sessions.get(session.gatewayId) === session) this.#sessions.delete(session.gatewayId);
-    this.#notify('closed', session);
+    if (this.#announced.has(session)) this.#notify('closed', session);
     this.deps.gateways.endSession(session.gatewayId, session.epoch).catch((err: unknown) => this.deps.log.warn({ err }, 'could not record session end'));
   }
 
