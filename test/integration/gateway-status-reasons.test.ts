@@ -44,7 +44,8 @@ describe('gateway status: why the tunnel stopped (real relay and gateway process
     await waitFor('online', async () => (await lab.view(id)).status === 'online');
     const copy = tempDir('gw-status-copy');
     lab.onCleanup(copy.remove);
-    cpSync(dir, copy.path, { recursive: true });
+    // A running gateway's state dir: its status.json is rewritten (temp file, rename) while we copy.
+    cpSync(dir, copy.path, { recursive: true, filter: (src) => !src.includes('.tmp-') });
     lab.run(copy.path);
     assert.equal(await first.exited, 1);
     assert.match(first.stderr, /^PCG_ERR_SESSION_SUPERSEDED: /m);

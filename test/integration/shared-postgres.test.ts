@@ -74,7 +74,7 @@ describe('two relays sharing one PostgreSQL', function () {
     await waitFor('online on A', async () => (await apiA.get<{ status: string }>(`/v1/gateways/${id}`)).body.status === 'online');
     // Same identity, pointed at relay B (both relays serve the same CA and signing key).
     const moved = join(dir.path, 'gw-move-b');
-    cpSync(state, moved, { recursive: true });
+    cpSync(state, moved, { recursive: true, filter: (src) => !src.includes('.tmp-') });
     const identityPath = join(moved, 'identity.json');
     const { readFileSync, writeFileSync } = await import('node:fs');
     writeFileSync(identityPath, readFileSync(identityPath, 'utf8').replace(relayA.url, relayB.url));

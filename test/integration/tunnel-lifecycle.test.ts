@@ -30,7 +30,8 @@ describe('tunnel lifecycle (real relay and gateway processes)', function () {
     const epochBefore = (await lab.view(id)).sessionEpoch;
     const copy = tempDir('gw-copy');
     lab.onCleanup(copy.remove);
-    cpSync(dir, copy.path, { recursive: true });
+    // A running gateway's state dir: its status.json is rewritten (temp file, rename) while we copy.
+    cpSync(dir, copy.path, { recursive: true, filter: (src) => !src.includes('.tmp-') });
     const second = lab.run(copy.path);
     assert.equal(await first.exited, 1);
     assert.match(first.stderr, /^PCG_ERR_SESSION_SUPERSEDED: /m);

@@ -65,13 +65,34 @@ export class PostgresServer {
     return this.url(name);
   }
 
-  /** Fast shutdown, signalled to the postmaster itself (runuser does not pass SIGINT on). */
+  /**
+   * Fast shutdown, signalled to the postmaster itself (runuser does not pass SIGINT on). It first
+   * waits (up to 2 s) for clients that are hanging up: pg's pool.end() resolves before its sockets
+   * are closed, and a client told "terminating connection" while ending throws out of nowhere.
+   */
   async stop(): Promise<void> {
+    await this.#drainClients(2000).catch(() => undefined);
     const pidFile = `${this.dir.path}/data/postmaster.pid`;
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : undefined;
     if (pid) process.kill(pid, 'SIGINT');
     else this.child.proc.kill('SIGINT');
     await this.child.exited;
     this.dir.remove();
+  }
+
+  async #drainClients(timeoutMs: number): Promise<void> {
+    const admin = new pg.Client({ connectionString: this.url('postgres') });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    try {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const { rows } = await admin.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()");
+        if (rows[0]!.n === 0 || Date.now() > until) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await admin.end();
+    }
   }
 }
