@@ -10,6 +10,9 @@ import { PcgError } from './errors.js';
  */
 const COUNTER_BYTES = 8;
 
+/** Bytes a sealed frame adds to its plaintext: the counter and the authentication tag. */
+export const SEAL_OVERHEAD_BYTES = COUNTER_BYTES + nacl.secretbox.overheadLength;
+
 function nonceFor(counter: number): Uint8Array {
   const nonce = new Uint8Array(nacl.secretbox.nonceLength);
   new DataView(nonce.buffer).setBigUint64(0, BigInt(counter));

@@ -3,9 +3,9 @@ import type WebSocket from 'ws';
 import type { Clock } from './clock.js';
 import { codeForClose, PcgError, type ErrorCode } from './errors.js';
 import { decodeFrame, encodeFrame } from './frame-codec.js';
-import type { FrameOpener, FrameSealer } from './frame-sealer.js';
-import { CLOSE_GRACE_MS } from './limits.js';
-import { REQUEST_FRAME_TYPES, type Frame, type FrameType } from './schemas/frames.js';
+import { SEAL_OVERHEAD_BYTES, type FrameOpener, type FrameSealer } from './frame-sealer.js';
+import { CLOSE_GRACE_MS, MAX_FRAME_BYTES } from './limits.js';
+import { REPLY_FRAME_TYPES, REQUEST_FRAME_TYPES, type Frame, type FrameType } from './schemas/frames.js';
 
 /** A websocket message as ws hands it over (also what arrived during the handshake). */
 export interface ChannelMessage {
@@ -26,11 +26,18 @@ export interface ChannelReceiver {
   frame(frame: Frame): void | Promise<void>;
   /** Called once, when the socket has closed. */
   closed(end: ChannelEnd): void;
+  /**
+   * A reply to one of this end's requests was refused (invalid, or its handler failed): the
+   * request `id` should fail now with `error` rather than wait for its deadline.
+   */
+  replyRejected(id: number, error: PcgError): void;
 }
 
 export interface SealedChannelOptions {
   /** Frame types this end accepts; anything else is answered with PCG_ERR_FRAME_INVALID. */
   readonly accepts: readonly FrameType[];
+  /** Largest sealed message the peer accepts; a larger frame is refused by send(), not sent. @default MAX_FRAME_BYTES */
+  readonly maxFrameBytes?: number;
   readonly clock: Clock;
   /** Bound with the peer's identity, so every line says whose frame it was. */
   readonly log: Logger;
@@ -93,12 +100,22 @@ export class SealedChannel {
     return this.#lastFrameAt;
   }
 
-  /** Seals and sends; throws PCG_ERR_TUNNEL_CLOSED when the channel is not open. */
+  /**
+   * Seals and sends. Throws PCG_ERR_TUNNEL_CLOSED when the channel is not open, and
+   * PCG_ERR_FRAME_TOO_LARGE for a frame the peer would refuse by closing the whole tunnel (1009):
+   * the caller answers with an error instead, and the tunnel stays.
+   */
   send(frame: Frame): void {
     if (this.#state !== 'open' || this.ws.readyState !== this.ws.OPEN) {
       throw new PcgError('PCG_ERR_TUNNEL_CLOSED', `cannot send ${frame.type}: the tunnel is ${this.#state === 'open' ? 'closing' : this.#state}`);
     }
-    this.ws.send(this.sealer.seal(encodeFrame(frame)));
+    const plaintext = encodeFrame(frame);
+    // Checked before sealing: a sealed frame that is then not sent would leave a gap in the counter.
+    const limit = this.options.maxFrameBytes ?? MAX_FRAME_BYTES;
+    if (plaintext.length + SEAL_OVERHEAD_BYTES > limit) {
+      throw new PcgError('PCG_ERR_FRAME_TOO_LARGE', `${frame.type} frame of ${plaintext.length} bytes exceeds the tunnel's ${limit}-byte limit`);
+    }
+    this.ws.send(this.sealer.seal(plaintext));
   }
 
   /** Closes with the catalogue's close code for `code` (1000 for 'normal'); idempotent. */
@@ -148,16 +165,19 @@ export class SealedChannel {
       this.close('PCG_ERR_FRAME_AUTH', error.detail);
       return;
     }
+    const replyId = frame !== undefined && REPLY_FRAME_TYPES.includes(frame.type as FrameType) ? requestIdOf(frame) : undefined;
+    if (replyId !== undefined) this.#receiver?.replyRejected(replyId, error);
     // A handler that failed because the tunnel is closing (the peer's close frame may already be
     // in): nobody is left to tell, and a send now would only throw.
     if (!this.isOpen) return;
     this.options.log.info({ code: error.code, detail: error.detail ?? error.message, ref: frame?.type, err: error.code === 'PCG_ERR_INTERNAL' ? err : undefined }, 'rejected frame');
     // Only a request's id is echoed: it settles the peer's request. A reply's id is the peer's
     // own, and echoing it would fail some unrelated request of ours on the peer's side.
-    const isRequest = frame !== undefined && REQUEST_FRAME_TYPES.includes(frame.type as FrameType);
-    const id = isRequest && Number.isSafeInteger(frame.id) && (frame.id as number) >= 0 ? (frame.id as number) : undefined;
+    const id = frame !== undefined && REQUEST_FRAME_TYPES.includes(frame.type as FrameType) ? requestIdOf(frame) : undefined;
     const ref = frame ? frame.type.slice(0, 64) : undefined;
-    this.send({ type: 'error', code: error.code, message: error.message.slice(0, 2048), ...(ref ? { ref } : {}), ...(id !== undefined ? { id } : {}) });
+    // An internal failure's own text (a driver message, an address) stays in this end's log.
+    const message = error.code === 'PCG_ERR_INTERNAL' ? new PcgError('PCG_ERR_INTERNAL', 'frame handling failed').message : error.message;
+    this.send({ type: 'error', code: error.code, message: message.slice(0, 2048), ...(ref ? { ref } : {}), ...(id !== undefined ? { id } : {}) });
   }
 
   #onClose(closeCode: number, reason: string): void {
@@ -166,6 +186,10 @@ export class SealedChannel {
     clearTimeout(this.#graceTimer);
     this.#receiver?.closed({ closeCode, code: codeForClose(closeCode), reason });
   }
+}
+
+function requestIdOf(frame: { id?: unknown }): number | undefined {
+  return Number.isSafeInteger(frame.id) && (frame.id as number) >= 0 ? (frame.id as number) : undefined;
 }
 
 /** The type and id of an authentic frame that failed validation, as far as they can be read. */

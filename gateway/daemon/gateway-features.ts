@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../proto/clock.js';
 import type { IdentityStore, GatewayIdentity } from '../identity/identity-store.js';
-import { CertRenewal } from '../tunnel/handlers/cert-renewal.js';
-import { echoFeature } from '../tunnel/handlers/echo-handlers.js';
-import { heartbeatAckFeature } from '../tunnel/handlers/heartbeat-ack-handlers.js';
-import { inventoryFeature } from '../tunnel/handlers/inventory-handlers.js';
-import { peerErrorFeature } from '../tunnel/handlers/peer-error-handlers.js';
-import { vcenterInfoReporter } from '../tunnel/handlers/vcenter-info-reporter.js';
+import { CertRenewal } from '../tunnel/features/cert-renewal.js';
+import { echoFeature } from '../tunnel/features/echo-feature.js';
+import { heartbeatAckFeature } from '../tunnel/features/heartbeat-ack-feature.js';
+import { inventoryFeature } from '../tunnel/features/inventory-feature.js';
+import { peerErrorFeature } from '../tunnel/features/peer-error-feature.js';
+import { vcenterInfoReporter } from '../tunnel/features/vcenter-info-reporter.js';
 import type { TunnelClient } from '../tunnel/tunnel-client.js';
 import type { TunnelFeature } from '../tunnel/tunnel-feature.js';
 import type { VcenterPort } from '../vsphere/vcenter-service.js';

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { IdentityStore } from '../identity/identity-store.js';
-import { processAlive, readStatus, type StopReason, type TunnelState } from './status-file.js';
+import { processAlive, readStatus, TUNNEL_STATES, type StopReason, type TunnelState } from './status-file.js';
 
 /** What `pcg-gateway status` shows, also as JSON. */
 export interface GatewayStatusReport {
@@ -29,7 +29,9 @@ export async function gatewayStatus(stateDir: string): Promise<GatewayStatusRepo
   const identity = await store.load();
   const status = await readStatus(stateDir);
   // A status left by a process that is gone says nothing about now, except why it stopped for good.
-  const live = status && (status.reason !== null || processAlive(status.pid));
+  // (A file from an older version has no `reason` and other state names: read as stopped.)
+  const known = status !== undefined && TUNNEL_STATES.includes(status.state);
+  const live = known && (status.reason != null || processAlive(status.pid));
   return {
     paired: true,
     gatewayId: identity.gatewayId,
@@ -37,7 +39,7 @@ export async function gatewayStatus(stateDir: string): Promise<GatewayStatusRepo
     cloudAccountId: identity.cloudAccountId,
     relayUrl: identity.relayUrl,
     tunnel: live ? status.state : 'stopped',
-    reason: live ? status.reason : null,
+    reason: live ? status.reason ?? null : null,
     since: live ? iso(status.since) : null,
     lastHeartbeatAt: iso(status?.lastHeartbeatAt),
     certExpiresAt: new Date(new X509Certificate(identity.clientCertPem).validTo).toISOString(),

@@ -9,6 +9,7 @@ import { join } from 'node:path';
  *        \--fail--> backoff                                 any --stop()|terminal--> stopped
  */
 export type TunnelState = 'connecting' | 'online' | 'backoff' | 'stopped';
+export const TUNNEL_STATES: readonly TunnelState[] = ['connecting', 'online', 'backoff', 'stopped'];
 
 /** Why the tunnel stopped for good: an operator must act (re-pair, stop a duplicate process). */
 export interface StopReason {

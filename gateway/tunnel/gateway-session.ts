@@ -48,6 +48,7 @@ export class GatewaySession {
         this.requests.close(new PcgError('PCG_ERR_TUNNEL_CLOSED', `the tunnel closed (${end.closeCode}) before the relay answered`));
         this.#resolveEnded(end);
       },
+      replyRejected: (id, error) => this.requests.reject(id, error),
     }, pending);
     // The first heartbeat lands at a random point of the first interval: after a relay restart
     // thousands of gateways reconnect within seconds, and lockstep heartbeats would hit the relay

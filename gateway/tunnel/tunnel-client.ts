@@ -172,7 +172,7 @@ export class TunnelClient {
     });
   }
 
-  /** The relay acknowledged a heartbeat (handlers/heartbeat-ack-handlers.ts). */
+  /** The relay acknowledged a heartbeat (features/heartbeat-ack-feature.ts). */
   heartbeatAcked(at: number): void {
     this.#lastHeartbeatAt = at;
     this.#report();

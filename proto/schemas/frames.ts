@@ -146,6 +146,9 @@ export type FrameOf<K extends FrameType> = Extract<Frame, { type: K }>;
  */
 export const REQUEST_FRAME_TYPES: readonly FrameType[] = ['echo', 'inventory.request', 'cert.renew'];
 
+/** Replies: their `id` names a request of the receiver's own, which a rejected reply settles with the error. */
+export const REPLY_FRAME_TYPES: readonly FrameType[] = ['echo.reply', 'inventory.response', 'cert.renewed'];
+
 /** Frames a gateway may send after welcome; the relay answers others with an error frame. */
 export const GATEWAY_FRAME_TYPES: readonly FrameType[] = ['heartbeat', 'error', 'cert.renew', 'echo.reply', 'vcenter.info', 'inventory.response'];
 /** Frames a relay may send after welcome. */

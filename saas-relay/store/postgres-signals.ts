@@ -41,7 +41,8 @@ export class PostgresSignals implements RelaySignals {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    // TCP keepalive: a connection a firewall dropped in silence would otherwise never say so.
+    const client = new pg.Client({ connectionString: this.url, keepAlive: true });
     client.on('notification', (message) => {
       const channel = message.channel.replace(/^pcg_/, '') as SignalChannel;
       for (const listener of this.#listeners.get(channel) ?? []) listener(message.payload ?? '');

@@ -22,16 +22,27 @@ export class TunnelRequestStore {
       .orderBy('created_at').limit(limit).execute();
   }
 
-  /** Atomic claim: of all relays polling and woken, exactly one runs a request. */
+  /**
+   * Atomic claim: of all relays polling and woken, exactly one runs a request, and never one the
+   * asker gave up (withdraw) or whose deadline passed.
+   */
   async claim(id: string): Promise<boolean> {
-    const result = await this.db.updateTable('tunnel_requests').set({ claimed_at: this.clock.now() })
-      .where('id', '=', id).where('claimed_at', 'is', null).executeTakeFirst();
+    const now = this.clock.now();
+    const result = await this.db.updateTable('tunnel_requests').set({ claimed_at: now })
+      .where('id', '=', id).where('claimed_at', 'is', null).where('finished_at', 'is', null).where('deadline_at', '>', now)
+      .executeTakeFirst();
     return result.numUpdatedRows === 1n;
   }
 
-  async isClaimed(id: string): Promise<boolean> {
-    const row = await this.db.selectFrom('tunnel_requests').select('claimed_at').where('id', '=', id).executeTakeFirst();
-    return row?.claimed_at != null;
+  /**
+   * The asker takes its request back, as one atomic step that races claim(): true when it was
+   * still unclaimed (nobody will run it now), false when a relay claimed it first (its answer comes).
+   */
+  async withdraw(id: string): Promise<boolean> {
+    const now = this.clock.now();
+    const result = await this.db.updateTable('tunnel_requests').set({ claimed_at: now, finished_at: now })
+      .where('id', '=', id).where('claimed_at', 'is', null).executeTakeFirst();
+    return result.numUpdatedRows === 1n;
   }
 
   async addReply(requestId: string, final: boolean, body: string): Promise<void> {
@@ -49,12 +60,6 @@ export class TunnelRequestStore {
   async repliesAfter(requestId: string, afterId: number): Promise<TunnelReply[]> {
     const rows = await this.db.selectFrom('tunnel_replies').selectAll().where('request_id', '=', requestId).where('id', '>', afterId).orderBy('id').execute();
     return rows.map((r) => ({ ...r, id: Number(r.id) }));
-  }
-
-  /** The asker gave up (deadline): the answering relay skips it if not yet claimed. */
-  async abandon(id: string): Promise<void> {
-    await this.db.updateTable('tunnel_requests').set({ finished_at: this.clock.now() }).where('id', '=', id).where('finished_at', 'is', null).execute();
-    await this.db.updateTable('tunnel_requests').set({ claimed_at: this.clock.now() }).where('id', '=', id).where('claimed_at', 'is', null).execute();
   }
 
   /** Requests past their deadline by `graceMs`, and their replies, are of no use to anyone. */

@@ -78,6 +78,7 @@ export class GatewayCalls {
   async call<A, R, P>(gatewayId: string, operation: RoutedOperation<A, R, P>, args: A, options: { timeoutMs: number; onProgress?: (progress: P) => void }): Promise<R> {
     const local = this.deps.hub.session(gatewayId);
     if (local) return operation.run(local, args, options);
+    if (this.#closed) throw new PcgError('PCG_ERR_GATEWAY_OFFLINE', 'the relay is shutting down');
     const holder = await this.#holderOf(gatewayId);
     const deadline = this.deps.clock.now() + options.timeoutMs;
     const id = await this.deps.requests.create({ gateway_id: gatewayId, relay_id: holder, operation: operation.name, args: JSON.stringify(args), deadline_at: deadline });
@@ -88,9 +89,10 @@ export class GatewayCalls {
     // backstop for a holder that died after claiming.
     const backstop = setTimeout(() => this.#giveUp(id, new PcgError('PCG_ERR_GATEWAY_TIMEOUT', `gateway ${gatewayId} did not answer within ${options.timeoutMs} ms (through relay ${holder})`)),
       options.timeoutMs + this.options.pollMs);
-    const claimCheck = setTimeout(() => void this.#checkClaimed(id, gatewayId, holder), Math.min(this.options.claimTimeoutMs, options.timeoutMs));
+    const claimCheck = setTimeout(() => this.#withdrawIfUnclaimed(id, gatewayId, holder), Math.min(this.options.claimTimeoutMs, options.timeoutMs));
+    // A lost wake-up costs latency only: the holder's poll finds the row.
+    this.deps.signals.notify('tunnel_request', holder).catch((err: unknown) => this.deps.log.warn({ err, requestId: id }, 'cannot signal the relay holding the tunnel; its poll will find the request'));
     try {
-      await this.deps.signals.notify('tunnel_request', holder);
       const result = await outcome;
       if ('error' in result) throw result.error;
       return result.value as R;
@@ -120,17 +122,27 @@ export class GatewayCalls {
     return row.relay_id;
   }
 
-  async #checkClaimed(id: string, gatewayId: string, holder: string): Promise<void> {
-    if (!this.#waiting.has(id) || (await this.deps.requests.isClaimed(id).catch(() => true))) return;
-    this.#giveUp(id, new PcgError('PCG_ERR_GATEWAY_OFFLINE', `relay ${holder}, which held the tunnel of gateway ${gatewayId}, did not take the request`));
+  /**
+   * The holder had its chance: if it still has not claimed the request, take it back (atomically
+   * against a late claim) and answer offline; if it claimed meanwhile, its answer is on the way.
+   */
+  #withdrawIfUnclaimed(id: string, gatewayId: string, holder: string): void {
+    if (!this.#waiting.has(id)) return;
+    this.deps.requests.withdraw(id)
+      .then((withdrawn) => {
+        const waiting = this.#waiting.get(id);
+        if (withdrawn && waiting) waiting.settle({ error: new PcgError('PCG_ERR_GATEWAY_OFFLINE', `relay ${holder}, which held the tunnel of gateway ${gatewayId}, did not take the request`) });
+      })
+      .catch((err: unknown) => this.deps.log.warn({ err, requestId: id }, 'cannot withdraw a routed request; waiting for its answer'));
   }
 
+  /** Answers the caller now; a request nobody claimed yet is withdrawn so it never runs late. */
   #giveUp(id: string, error: PcgError): void {
     const waiting = this.#waiting.get(id);
     if (!waiting) return;
     this.#waiting.delete(id);
     waiting.settle({ error });
-    this.deps.requests.abandon(id).catch((err: unknown) => this.deps.log.warn({ err, requestId: id }, 'cannot mark a routed request abandoned'));
+    this.deps.requests.withdraw(id).catch((err: unknown) => this.deps.log.warn({ err, requestId: id }, 'cannot withdraw a routed request'));
   }
 
   #poll(): void {
@@ -187,12 +199,14 @@ export class GatewayCalls {
   }
 
   async #answer(id: string, gatewayId: string, name: string, args: string, deadline: number): Promise<void> {
-    // Progress rows are written one after another, and the final row after all of them.
+    // Progress rows are written one after another, and the final row after all of them; a failed
+    // progress row (a store hiccup) must not keep the final one from being written.
     let written = Promise.resolve();
     const reply = (final: boolean, body: ReplyBody): Promise<void> => {
-      written = written.then(async () => {
+      written = written.catch(() => undefined).then(async () => {
         await this.deps.requests.addReply(id, final, JSON.stringify(body));
-        await this.deps.signals.notify('tunnel_reply', id);
+        // The asker's poll reads the rows if this wake-up is lost.
+        await this.deps.signals.notify('tunnel_reply', id).catch(() => undefined);
       });
       return written;
     };
@@ -209,7 +223,10 @@ export class GatewayCalls {
       body = { value };
     } catch (err) {
       const error = PcgError.wrap(err, 'PCG_ERR_INTERNAL');
-      body = { error: { code: error.code, message: error.message } };
+      // An internal failure's own text (a driver message, an address) stays in this relay's log.
+      if (error.code === 'PCG_ERR_INTERNAL') this.deps.log.error({ err, requestId: id, gatewayId }, 'routed request failed');
+      const message = error.code === 'PCG_ERR_INTERNAL' ? new PcgError('PCG_ERR_INTERNAL', `routed request ${id} failed`).message : error.message;
+      body = { error: { code: error.code, message } };
     }
     await reply(true, body).catch((err: unknown) => this.deps.log.warn({ err, requestId: id }, 'cannot store the answer to a routed request'));
   }

@@ -132,7 +132,16 @@ export class TunnelHub {
         const session = new TunnelSession({ gatewayId: gateway.id, tenantId: gateway.tenant_id, epoch, signPub: gateway.sign_pub ?? '' }, channel, this.deps.handlers,
           (s) => this.#onSessionClosed(s)).start();
         if (!session.isOpen) return; // the socket died between auth and now; start() has recorded its end
+        if (this.#closed) {
+          session.close('normal'); // the relay began closing while the store was asked
+          return;
+        }
         const previous = this.#sessions.get(gateway.id);
+        if (previous && previous.epoch > epoch) {
+          // Two sessions of one gateway raced through beginSession and the newer one got here first.
+          session.close('PCG_ERR_SESSION_SUPERSEDED', `superseded by epoch ${previous.epoch}`);
+          return;
+        }
         this.#sessions.set(gateway.id, session);
         previous?.close('PCG_ERR_SESSION_SUPERSEDED', `superseded by epoch ${epoch}`);
         session.send({ type: 'welcome', epoch, heartbeat_s: this.options.heartbeatSeconds, server_time: this.deps.clock.now() });

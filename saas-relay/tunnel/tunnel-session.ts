@@ -47,6 +47,7 @@ export class TunnelSession implements SessionPeer {
         this.requests.close(new PcgError('PCG_ERR_GATEWAY_OFFLINE', `the tunnel of gateway ${this.gatewayId} closed before it answered`));
         this.onClosed(this, end);
       },
+      replyRejected: (id, error) => this.requests.reject(id, error),
     });
     return this;
   }

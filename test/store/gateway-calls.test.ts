@@ -128,6 +128,27 @@ function routingSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targe
       assert.equal((await dbA.db.selectFrom('tunnel_requests').selectAll().execute()).length, 0);
     });
 
+    it('claim and withdraw exclude each other: exactly one wins, also when raced', async () => {
+      a = await side(dbA, 'rly_A', true, 60_000);
+      b = await side(dbB, 'rly_B', false, 60_000);
+      const requests = new TunnelRequestStore(dbA.db, systemClock);
+      const make = () => requests.create({ gateway_id: gatewayId, relay_id: 'rly_X', operation: 'probe', args: '{}', deadline_at: Date.now() + 60_000 });
+      const first = await make();
+      assert.equal(await requests.withdraw(first), true);
+      assert.equal(await requests.claim(first), false, 'a withdrawn request is never run');
+      const second = await make();
+      assert.equal(await requests.claim(second), true);
+      assert.equal(await requests.withdraw(second), false, 'a claimed request is answered, not withdrawn');
+      for (let i = 0; i < 20; i++) {
+        const id = await make();
+        const other = new TunnelRequestStore(dbB.db, systemClock);
+        const [claimed, withdrawn] = await Promise.all([other.claim(id), requests.withdraw(id)]);
+        assert.equal(Number(claimed) + Number(withdrawn), 1, `race ${i}: claimed ${claimed}, withdrawn ${withdrawn}`);
+      }
+      const expired = await requests.create({ gateway_id: gatewayId, relay_id: 'rly_X', operation: 'probe', args: '{}', deadline_at: Date.now() - 1 });
+      assert.equal(await requests.claim(expired), false, 'past its deadline nobody runs it');
+    });
+
     if (engine === 'postgres') {
       it('the LISTEN connection is killed: the poll carries the call, and signals come back', async () => {
         a = await side(dbA, 'rly_A', true, 300);

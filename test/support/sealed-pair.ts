@@ -1,3 +1,4 @@
+import type { PcgError } from '../../proto/errors.js';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import nacl from 'tweetnacl';
@@ -21,6 +22,7 @@ export interface SealedEnd {
 export class RecordingReceiver implements ChannelReceiver {
   readonly frames: Frame[] = [];
   readonly ends: ChannelEnd[] = [];
+  readonly rejectedReplies: Array<{ id: number; code: string }> = [];
 
   constructor(private readonly onFrame?: (frame: Frame) => void | Promise<void>) {}
 
@@ -31,6 +33,10 @@ export class RecordingReceiver implements ChannelReceiver {
 
   closed(end: ChannelEnd): void {
     this.ends.push(end);
+  }
+
+  replyRejected(id: number, error: PcgError): void {
+    this.rejectedReplies.push({ id, code: error.code });
   }
 
   waitForFrames(count: number): Promise<Frame[]> {
@@ -50,7 +56,8 @@ export class RecordingReceiver implements ChannelReceiver {
 export class SealedPair {
   private constructor(private readonly server: WebSocketServer, readonly relay: SealedEnd, readonly gateway: SealedEnd) {}
 
-  static async open(accepts: { relay?: readonly FrameType[]; gateway?: readonly FrameType[] } = {}): Promise<SealedPair> {
+  /** `limits.gatewayMaxFrameBytes`: the largest frame the gateway end may send (its peer's limit). */
+  static async open(accepts: { relay?: readonly FrameType[]; gateway?: readonly FrameType[] } = {}, limits: { gatewayMaxFrameBytes?: number } = {}): Promise<SealedPair> {
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -68,15 +75,15 @@ export class SealedPair {
     const toRelay = nacl.randomBytes(32);
     const toGateway = nacl.randomBytes(32);
     const log = pino({ level: 'silent' });
-    const end = (ws: WebSocket, sealKey: Uint8Array, openKey: Uint8Array, types: readonly FrameType[]): SealedEnd => {
+    const end = (ws: WebSocket, sealKey: Uint8Array, openKey: Uint8Array, types: readonly FrameType[], maxFrameBytes?: number): SealedEnd => {
       const sealer = new FrameSealer(sealKey);
       const opener = new FrameOpener(openKey);
       const clock = new ManualClock(1_000_000);
-      return { ws, sealer, opener, clock, channel: new SealedChannel(ws, sealer, opener, { accepts: types, clock, log }) };
+      return { ws, sealer, opener, clock, channel: new SealedChannel(ws, sealer, opener, { accepts: types, clock, log, ...(maxFrameBytes ? { maxFrameBytes } : {}) }) };
     };
     return new SealedPair(server,
       end(serverWs, toGateway, toRelay, accepts.relay ?? GATEWAY_FRAME_TYPES),
-      end(client, toRelay, toGateway, accepts.gateway ?? RELAY_FRAME_TYPES));
+      end(client, toRelay, toGateway, accepts.gateway ?? RELAY_FRAME_TYPES, limits.gatewayMaxFrameBytes));
   }
 
   /** Drops both sockets and the server; safe to call twice. */

@@ -202,6 +202,35 @@ describe('SealedChannel over real loopback websockets', () => {
     assert.equal(pair.relay.channel.state, 'open');
   });
 
+  it('a reply that fails its schema settles our own request with the error at once, and is answered without echoing its id', async () => {
+    start();
+    pair.gateway.channel.send({ type: 'inventory.response', id: 7, items: [{ kind: 'planet' }] } as unknown as Frame);
+    await waitFor('the rejected reply', () => relayIn.rejectedReplies.length === 1, 5000, 5);
+    assert.deepEqual(relayIn.rejectedReplies, [{ id: 7, code: 'PCG_ERR_FRAME_INVALID' }]);
+    const [error] = await gatewayIn.waitForFrames(1);
+    assert.equal((error as { ref?: string }).ref, 'inventory.response');
+    assert.equal('id' in error!, false, "a reply's id is the peer's own request id: never echoed");
+  });
+
+  it('refuses a frame above the limit before sealing it: PCG_ERR_FRAME_TOO_LARGE, and the tunnel goes on', async () => {
+    start();
+    const big = { type: 'echo.reply', id: 1, data: 'x'.repeat(60_000) } as const;
+    // With the default 1 MiB limit it goes out; a channel whose peer takes 32 KiB refuses it unsent.
+    pair.gateway.channel.send(big);
+    assert.deepEqual(await relayIn.waitForFrames(1), [big]);
+    const limited = await SealedPair.open({}, { gatewayMaxFrameBytes: 32_768 });
+    try {
+      const limitedRelayIn = new RecordingReceiver();
+      limited.relay.channel.start(limitedRelayIn);
+      limited.gateway.channel.start(new RecordingReceiver());
+      assert.throws(() => limited.gateway.channel.send(big), pcgError('PCG_ERR_FRAME_TOO_LARGE', /echo\.reply frame of \d+ bytes exceeds the tunnel's 32768-byte limit/));
+      limited.gateway.channel.send(heartbeat(3));
+      assert.deepEqual(await limitedRelayIn.waitForFrames(1), [heartbeat(3)], 'the counter did not move: the next frame opens');
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('start() twice is a wiring mistake and throws', () => {
     start();
     assert.throws(() => pair.relay.channel.start(new RecordingReceiver()), /SealedChannel\.start\(\) called twice/);

@@ -23,7 +23,13 @@ export function inventoryFeature(vcenter: VcenterPort | undefined, log: Logger):
       log.info({ id: frame.id, kind: frame.kind }, 'inventory answer not sent: the tunnel closed while vCenter was read');
       return;
     }
-    session.send(reply);
+    try {
+      session.send(reply);
+    } catch (err) {
+      // Too many items for one frame: the portal gets the reason (narrow by datacenter), the tunnel stays.
+      if (!(err instanceof PcgError) || err.code !== 'PCG_ERR_FRAME_TOO_LARGE') throw err;
+      session.send({ type: 'inventory.response', id: frame.id, error: { code: err.code, message: `${err.message.slice(0, 1500)} (ask for one datacenter at a time)` } });
+    }
   };
   return {
     // Not awaited: a slow vCenter must not hold up the frames behind this one.
