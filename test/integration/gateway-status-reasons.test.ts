@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { cpSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readStatus } from '../../gateway/status/status-file.js';
 import { ApiClient } from '../support/api-client.js';
-import { GATEWAY_CLI, runCli } from '../support/child.js';
+import { Child, GATEWAY_CLI, runCli } from '../support/child.js';
 import { gatewayStatusJson } from '../support/gateway-fixture.js';
 import { RelayProcess } from '../support/relay-fixture.js';
 import { GatewayLab } from '../support/gateway-lab.js';
@@ -109,6 +109,15 @@ describe('gateway status: why the tunnel stopped (real relay and gateway process
     assert.match(text, /^tunnel: {10}stopped \(not running\)$/m);
     assert.doesNotMatch(text, /^reason:/m);
     await waitFor('the relay to see it go', async () => (await lab.view(id)).status === 'offline');
+    // A status.json written by the previous version (no `reason`, old state names) by a process that
+    // is gone, as after an upgrade: read as stopped, not as what it claims.
+    const gone = Child.node('-e', []);
+    await gone.exited;
+    for (const state of ['online', 'revoked', 'offline']) {
+      writeFileSync(join(dir, 'status.json'), JSON.stringify({ pid: gone.proc.pid, state, since: 1, lastHeartbeatAt: null, epoch: 3, certExpiresAt: null, lastError: null, updatedAt: 1 }));
+      const old = await statusJson(dir);
+      assert.deepEqual([old.tunnel, old.reason, old.since], ['stopped', null, null], state);
+    }
   });
 
   it('the moment the tunnel is online, both sides show a heartbeat and the relay the gateway\'s version', async () => {
