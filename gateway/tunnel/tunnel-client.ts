@@ -156,10 +156,10 @@ export class TunnelClient {
     await this.done;
   }
 
-  #transition(to: TunnelState): void {
+  #transition(to: TunnelState, at = this.ports.clock.now()): void {
     if (!TRANSITIONS[this.#state].includes(to)) throw new Error(`illegal tunnel transition ${this.#state} → ${to}`);
     this.#state = to;
-    this.#since = this.ports.clock.now();
+    this.#since = at;
     this.#report();
   }
 
@@ -273,9 +273,10 @@ export class TunnelClient {
     this.#lastError = null;
     // The welcome is the relay's first word on this session, and the relay counts the session's
     // start as the gateway's first sign of life: both sides show the same moment.
-    this.#lastHeartbeatAt = this.ports.clock.now();
+    const welcomedAt = this.ports.clock.now();
+    this.#lastHeartbeatAt = welcomedAt;
     session.start(established.pending);
-    this.#transition('online');
+    this.#transition('online', welcomedAt);
     this.ports.log.info({ epoch: established.welcome.epoch, heartbeatS: established.welcome.heartbeat_s }, 'tunnel online');
     this.#each((f) => f.opened?.(session), 'opened');
     const ended = await session.ended;

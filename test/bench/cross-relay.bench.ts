@@ -12,7 +12,7 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ApiClient, type ApiResponse } from '../support/api-client.js';
+import { ApiClient } from '../support/api-client.js';
 import type { Child } from '../support/child.js';
 import { RELAY_CLI, runCli } from '../support/child.js';
 import { createGateway, pairCli, runGateway } from '../support/gateway-fixture.js';
