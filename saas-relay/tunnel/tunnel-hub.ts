@@ -127,8 +127,8 @@ export class TunnelHub {
         }
         const { gateway, sealer, opener, agent } = outcome.session;
         const epoch = await this.deps.gateways.beginSession(gateway, agent, this.options.relayId);
-        const log = this.deps.log.child({ gatewayId: gateway.id, epoch });
-        const channel = new SealedChannel(ws, sealer, opener, { accepts: this.deps.handlers.accepts, clock: this.deps.clock, log });
+        const logBindings = { gatewayId: gateway.id, epoch };
+        const channel = new SealedChannel(ws, sealer, opener, { accepts: this.deps.handlers.accepts, clock: this.deps.clock, log: this.deps.log, logBindings });
         const session = new TunnelSession({ gatewayId: gateway.id, tenantId: gateway.tenant_id, epoch, signPub: gateway.sign_pub ?? '' }, channel, this.deps.handlers,
           (s) => this.#onSessionClosed(s)).start();
         if (!session.isOpen) return; // the socket died between auth and now; start() has recorded its end
@@ -145,7 +145,7 @@ export class TunnelHub {
         this.#sessions.set(gateway.id, session);
         previous?.close('PCG_ERR_SESSION_SUPERSEDED', `superseded by epoch ${epoch}`);
         session.send({ type: 'welcome', epoch, heartbeat_s: this.options.heartbeatSeconds, server_time: this.deps.clock.now() });
-        log.debug({ tlsResumed: socket.isSessionReused() }, 'tunnel established');
+        this.deps.log.debug({ ...logBindings, tlsResumed: socket.isSessionReused() }, 'tunnel established');
         this.#announced.add(session);
         this.#notify('opened', session);
       })

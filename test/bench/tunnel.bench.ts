@@ -23,7 +23,8 @@ const SWARM = join(here, 'gateway-swarm.js');
 const RELAY_OPTIONS = JSON.stringify({ heartbeatSeconds: 30 });
 
 interface Memory { rss: number; heapUsed: number; external: number; sessions: number }
-const kib = (bytes: number): number => Math.round(bytes / 1024);
+/** KiB to one decimal: a bar of 64 KiB per tunnel cannot be judged in whole KiB. */
+const kib = (bytes: number): number => Math.round(bytes / 102.4) / 10;
 
 async function waitOnline(swarm: IpcPeer, count: number, timeoutMs: number): Promise<number> {
   const started = performance.now();
