@@ -28,12 +28,18 @@ interface Pending {
  */
 export class RequestTracker {
   #nextId = 0;
-  readonly #pending = new Map<number, Pending>();
+  /** Made on the first call: most sessions sit idle, and 10,000 empty maps are not free. */
+  #pendingMap: Map<number, Pending> | undefined;
   #closedWith: PcgError | undefined;
+
+  get #pending(): Map<number, Pending> {
+    this.#pendingMap ??= new Map();
+    return this.#pendingMap;
+  }
 
   /** Requests waiting for their final reply. */
   get size(): number {
-    return this.#pending.size;
+    return this.#pendingMap?.size ?? 0;
   }
 
   /**
@@ -63,7 +69,7 @@ export class RequestTracker {
 
   /** A streamed, non-final reply. False when nobody waits for `id`. */
   progress(id: number, reply: unknown): boolean {
-    const pending = this.#pending.get(id);
+    const pending = this.#pendingMap?.get(id);
     pending?.onProgress?.(reply);
     return pending !== undefined;
   }
@@ -91,13 +97,13 @@ export class RequestTracker {
   close(error: PcgError): void {
     if (this.#closedWith) return;
     this.#closedWith = error;
-    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
+    for (const id of [...(this.#pendingMap?.keys() ?? [])]) this.#settle(id)?.reject(error);
   }
 
   #settle(id: number): Pending | undefined {
-    const pending = this.#pending.get(id);
+    const pending = this.#pendingMap?.get(id);
     if (!pending) return undefined;
-    this.#pending.delete(id);
+    this.#pendingMap!.delete(id);
     clearTimeout(pending.timer);
     pending.detach();
     return pending;
