@@ -2,7 +2,7 @@ import { SessionRenewedError } from './session-renewed-error.js';
 import { el, type MoRef } from './soap-xml.js';
 import type { VimCaller } from './vim-caller.js';
 import { VimFault } from './vim-fault.js';
-import type { ServiceContent } from './vim-session.js';
+import type { ServiceContent } from './service-content.js';
 
 /** What a scope needs of its session (a narrow port, so a tiny fake can drive a scope in tests). */
 export interface RenewableSession {

@@ -1,4 +1,4 @@
-import type { ServiceContent } from './vim-session.js';
+import type { ServiceContent } from './service-content.js';
 
 /**
  * The narrow port the SOAP helpers (property collector, finder, inventory) need: the service

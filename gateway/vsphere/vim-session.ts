@@ -1,9 +1,10 @@
 import type { Agent } from 'undici';
 import type { Secret } from '../../proto/secret.js';
 import { SessionRenewedError } from './session-renewed-error.js';
+import { parseServiceContent, type ServiceContent } from './service-content.js';
 import { SessionScope } from './session-scope.js';
 import { SoapClient } from './soap-client.js';
-import { el, moRef, raw, text, type MoRef } from './soap-xml.js';
+import { el, raw, text, type MoRef } from './soap-xml.js';
 import { vcenterAgent, type VcenterTrust } from './tls-pinning.js';
 import { vcenterSdkUrl } from './vcenter-address.js';
 import { VimFault } from './vim-fault.js';
@@ -21,16 +22,6 @@ export interface VcenterConnection {
    * reads `[redacted]`). For metrics and tests; never log the body, it carries user data.
    */
   readonly onRequest?: (method: string, body: string) => void;
-}
-
-export interface ServiceContent {
-  readonly rootFolder: MoRef;
-  readonly propertyCollector: MoRef;
-  readonly viewManager: MoRef;
-  readonly sessionManager: MoRef;
-  readonly searchIndex: MoRef;
-  readonly eventManager: MoRef;
-  readonly about: { readonly fullName: string; readonly version: string; readonly apiVersion: string; readonly instanceUuid: string };
 }
 
 const SERVICE_INSTANCE: MoRef = { type: 'ServiceInstance', value: 'ServiceInstance' };
@@ -198,14 +189,4 @@ export class VimSession {
       await this.agent.close();
     }
   }
-}
-
-function parseServiceContent(response: Record<string, unknown>): ServiceContent {
-  const r = response.returnval as Record<string, unknown>;
-  const about = r.about as Record<string, unknown>;
-  return {
-    rootFolder: moRef(r.rootFolder), propertyCollector: moRef(r.propertyCollector), viewManager: moRef(r.viewManager),
-    sessionManager: moRef(r.sessionManager), searchIndex: moRef(r.searchIndex), eventManager: moRef(r.eventManager),
-    about: { fullName: text(about.fullName), version: text(about.version), apiVersion: text(about.apiVersion), instanceUuid: text(about.instanceUuid) },
-  };
 }

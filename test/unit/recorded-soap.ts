@@ -4,7 +4,7 @@
  */
 import { SessionScope, type RenewableSession } from '../../gateway/vsphere/session-scope.js';
 import { child, parseXml } from '../../gateway/vsphere/soap-xml.js';
-import type { ServiceContent } from '../../gateway/vsphere/vim-session.js';
+import type { ServiceContent } from '../../gateway/vsphere/service-content.js';
 
 const ENVELOPE = '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>';
 
