@@ -20,18 +20,31 @@ import { tempDir } from '../support/temp-dir.js';
 const log = pino({ level: 'silent' });
 
 /** Streams two progress values, then answers with who ran it; fails on request. */
-const probe: RoutedOperation<{ fail?: boolean; delayMs?: number }, { ranOn: string }, number> = {
+const probe: RoutedOperation<{ fail?: boolean; crash?: boolean; delayMs?: number }, { ranOn: string }, number> = {
   name: 'probe',
   run: async (session, args, { onProgress }) => {
     onProgress?.(1);
     onProgress?.(2);
     await new Promise((r) => setTimeout(r, args.delayMs ?? 0));
     if (args.fail) throw new PcgError('PCG_ERR_VCENTER_PERMISSION', 'no Datastore.AllocateSpace');
+    if (args.crash) throw new Error('connect ECONNREFUSED 10.0.0.5:5432');
     return { ranOn: (session as unknown as { relay: string }).relay };
   },
 };
 
-interface RelaySide { calls: GatewayCalls; signals: RelaySignals; ran: string[] }
+interface RelaySide { calls: GatewayCalls; signals: RelaySignals; ran: string[]; logged: string[] }
+
+/** A store whose first progress row fails to insert, as in a brief database hiccup. */
+class FlakyRequestStore extends TunnelRequestStore {
+  #failed = false;
+  override addReply(requestId: string, final: boolean, body: string): Promise<void> {
+    if (!final && !this.#failed) {
+      this.#failed = true;
+      return Promise.reject(new Error('db blip'));
+    }
+    return super.addReply(requestId, final, body);
+  }
+}
 
 /**
  * GatewayCalls between two relays on one store, with fake hubs: relay A "holds" the gateway's
@@ -50,17 +63,19 @@ function routingSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targe
     let epoch: number;
     let held = true;
 
-    const side = async (db: Database, relayId: string, holds: boolean, pollMs: number): Promise<RelaySide> => {
+    const side = async (db: Database, relayId: string, holds: boolean, pollMs: number, requests = new TunnelRequestStore(db.db, systemClock)): Promise<RelaySide> => {
       const ran: string[] = [];
+      const logged: string[] = [];
+      const sideLog = pino({ level: 'error' }, { write: (line: string) => logged.push(line) });
       const signals = await db.createSignals(log);
       const session = { gatewayId: 'x', relay: relayId } as unknown as TunnelSession;
       const calls = GatewayCalls.create({ relayId, offlineAfterMs: 10_000, pollMs, claimTimeoutMs: 1500 }, {
         hub: { session: () => (holds && held ? session : undefined) },
-        gateways: new GatewayStore(db.db, systemClock), requests: new TunnelRequestStore(db.db, systemClock), signals,
+        gateways: new GatewayStore(db.db, systemClock), requests, signals,
         operations: [{ ...probe, run: (s, args, o) => { ran.push(relayId); return probe.run(s, args as never, o); } }],
-        clock: systemClock, log,
+        clock: systemClock, log: sideLog,
       });
-      return { calls, signals, ran };
+      return { calls, signals, ran, logged };
     };
 
     beforeEach(async () => {
@@ -107,6 +122,28 @@ function routingSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targe
         (err: unknown) => err instanceof PcgError && err.code === 'PCG_ERR_VCENTER_PERMISSION' && /Datastore\.AllocateSpace/.test(err.message));
       assert.deepEqual(await a.calls.call(gatewayId, probe, {}, { timeoutMs: 5000 }), { ranOn: 'rly_A' });
       assert.equal((await dbA.db.selectFrom('tunnel_requests').selectAll().execute()).length, 1, 'only the call through B used the store');
+    });
+
+    it('a progress row that fails to insert does not lose the final answer', async () => {
+      a = await side(dbA, 'rly_A', true, 100, new FlakyRequestStore(dbA.db, systemClock));
+      b = await side(dbB, 'rly_B', false, 100);
+      const progress: number[] = [];
+      const result = await b.calls.call(gatewayId, probe, {}, { timeoutMs: 3000, onProgress: (p) => progress.push(p) });
+      assert.deepEqual(result, { ranOn: 'rly_A' });
+      assert.deepEqual(progress, [2], 'the first progress row was lost, the rest arrived');
+    });
+
+    it("an internal failure on the holder reaches the caller as PCG_ERR_INTERNAL without its text, which stays in the holder's log", async () => {
+      a = await side(dbA, 'rly_A', true, 100);
+      b = await side(dbB, 'rly_B', false, 100);
+      await assert.rejects(b.calls.call(gatewayId, probe, { crash: true }, { timeoutMs: 5000 }), (err: unknown) => {
+        assert.ok(err instanceof PcgError);
+        assert.equal(err.code, 'PCG_ERR_INTERNAL');
+        assert.doesNotMatch(err.message, /10\.0\.0\.5|ECONNREFUSED/);
+        assert.match(err.message, /routed request req_\w+ failed/);
+        return true;
+      });
+      assert.ok(a.logged.some((l) => l.includes('ECONNREFUSED 10.0.0.5:5432') && l.includes('routed request failed')), a.logged.join(''));
     });
 
     it('no relay holds the tunnel: the holder never claims, B answers offline after the claim timeout', async () => {
