@@ -12,7 +12,8 @@ import type { PairingCode } from '../../proto/pairing-code.js';
 import type { ChallengeMessage, PairedFrame, RejectMessage, WelcomeFrame } from '../../proto/schemas/index.js';
 import { SUPPORTED_PROTOCOLS } from '../../proto/version.js';
 import type { Secret } from '../../proto/secret.js';
-import type { MessageQueue, QueuedMessage } from './message-queue.js';
+import type { ChannelMessage } from '../../proto/sealed-channel.js';
+import type { MessageQueue } from './message-queue.js';
 import type { RelayConnection } from './relay-connector.js';
 
 export const AGENT = 'pcg-gateway/0.1.0';
@@ -100,7 +101,7 @@ export async function pairOverTunnel(
 export interface EstablishedSession extends SealedChannel {
   readonly welcome: WelcomeFrame;
   /** Messages that arrived right behind welcome, for the session to process first. */
-  readonly pending: QueuedMessage[];
+  readonly pending: ChannelMessage[];
 }
 
 /** The relay's Ed25519 key pinned at pairing, as bytes and as a KeyObject made once. */

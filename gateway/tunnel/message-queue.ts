@@ -1,10 +1,7 @@
 import type WebSocket from 'ws';
 import { codeForClose, PcgError } from '../../proto/errors.js';
+import type { ChannelMessage } from '../../proto/sealed-channel.js';
 
-export interface QueuedMessage {
-  readonly data: Buffer;
-  readonly isBinary: boolean;
-}
 
 /**
  * Buffers a websocket's messages during the handshake. ws can emit several messages from one
@@ -12,8 +9,8 @@ export interface QueuedMessage {
  * `detach()` instead of being lost between two listeners.
  */
 export class MessageQueue {
-  readonly #queue: QueuedMessage[] = [];
-  #waiter: { resolve: (m: QueuedMessage) => void; reject: (e: PcgError) => void } | undefined;
+  readonly #queue: ChannelMessage[] = [];
+  #waiter: { resolve: (m: ChannelMessage) => void; reject: (e: PcgError) => void } | undefined;
   #closed: PcgError | undefined;
   readonly #onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
     const message = { data: data as Buffer, isBinary };
@@ -36,7 +33,7 @@ export class MessageQueue {
     ws.on('close', this.#onClose);
   }
 
-  next(timeoutMs: number): Promise<QueuedMessage> {
+  next(timeoutMs: number): Promise<ChannelMessage> {
     const queued = this.#queue.shift();
     if (queued) return Promise.resolve(queued);
     if (this.#closed) return Promise.reject(this.#closed);
@@ -53,7 +50,7 @@ export class MessageQueue {
   }
 
   /** Stops buffering; returns what arrived but was not read yet, in order. */
-  detach(): QueuedMessage[] {
+  detach(): ChannelMessage[] {
     this.ws.off('message', this.#onMessage);
     this.ws.off('close', this.#onClose);
     return this.#queue.splice(0);

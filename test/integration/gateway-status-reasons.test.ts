@@ -41,7 +41,7 @@ describe('gateway status: why the tunnel stopped (real relay and gateway process
   it('a superseded process: status shows stopped with PCG_ERR_SESSION_SUPERSEDED, as JSON and as text', async () => {
     const { id, dir } = await lab.pair('dc-superseded');
     const first = lab.run(dir);
-    await waitFor('online', async () => (await lab.view(id)).status === 'online');
+    await lab.online(id);
     const copy = tempDir('gw-status-copy');
     lab.onCleanup(copy.remove);
     // A running gateway's state dir: its status.json is rewritten (temp file, rename) while we copy.
