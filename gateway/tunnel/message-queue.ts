@@ -2,7 +2,6 @@ import type WebSocket from 'ws';
 import { codeForClose, PcgError } from '../../proto/errors.js';
 import type { ChannelMessage } from '../../proto/sealed-channel.js';
 
-
 /**
  * Buffers a websocket's messages during the handshake. ws can emit several messages from one
  * TCP read synchronously, so whatever arrived behind `welcome` is handed to the session by

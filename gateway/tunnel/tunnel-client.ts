@@ -1,20 +1,15 @@
-import { X509Certificate } from 'node:crypto';
-import type { SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError, RelayBusyError, type ErrorCode } from '../../proto/errors.js';
 import { HandlerTable } from '../../proto/frame-handlers.js';
-import { privateKeyToPem } from '../../proto/keys.js';
-import { MAX_FRAME_BYTES } from '../../proto/limits.js';
 import { SealedChannel, type ChannelEnd } from '../../proto/sealed-channel.js';
 import { RELAY_FRAME_TYPES } from '../../proto/schemas/frames.js';
 import type { GatewayIdentity } from '../identity/identity-store.js';
 import type { ProxyEnv } from '../net/proxy-for-url.js';
 import type { StatusRecord, TunnelState } from '../status/status-file.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { openSession, pinnedRelayKey, type PinnedRelayKey } from './gateway-handshake.js';
 import { GatewaySession } from './gateway-session.js';
-import { connectToRelay, relayTlsContext, type RelayTrust } from './relay-connector.js';
+import { RelayDialer, type CertWindow } from './relay-dialer.js';
 import type { TunnelFeature } from './tunnel-feature.js';
 
 export interface TunnelClientOptions {
@@ -65,25 +60,16 @@ export class TunnelClient {
   /** The connection attempt in progress (connect and handshake); stop() aborts it. */
   #attempt: AbortController | undefined;
   #loopDone: Promise<void> | undefined;
-  /** The relay's latest TLS session ticket: a reconnect resumes instead of a full handshake. */
-  #tlsSession: Buffer | undefined;
-  #tls: SecureContext;
-  #certWindow: { notBefore: number; notAfter: number };
   #startedAt: number;
 
   private constructor(
-    private readonly identity: GatewayIdentity,
-    private readonly trust: RelayTrust,
-    private readonly relayKey: PinnedRelayKey,
+    private readonly dialer: RelayDialer,
     private readonly backoff: Backoff,
     private readonly handlers: HandlerTable<GatewaySession>,
     private readonly features: readonly TunnelFeature[],
     private readonly options: TunnelClientOptions,
     private readonly ports: TunnelClientPorts,
-    tls: { context: SecureContext; window: { notBefore: number; notAfter: number } },
   ) {
-    this.#tls = tls.context;
-    this.#certWindow = tls.window;
     this.#startedAt = ports.clock.now();
     this.#since = this.#startedAt;
   }
@@ -93,18 +79,9 @@ export class TunnelClient {
    * reconnect costs only the handshake itself. Call start() to connect.
    */
   static create(identity: GatewayIdentity, options: TunnelClientOptions, ports: TunnelClientPorts, features: readonly TunnelFeature[]): TunnelClient {
-    const trust: RelayTrust = { kind: 'anchor', caPem: identity.relayCaPem };
     const handlers = HandlerTable.register<GatewaySession>(RELAY_FRAME_TYPES, features.flatMap((f) => (f.handlers ? [f.handlers] : [])));
-    return new TunnelClient(identity, trust, pinnedRelayKey(identity.relaySignPub), new Backoff(options.backoff), handlers, features, options, ports,
-      TunnelClient.#tlsFor(trust, identity, identity.clientCertPem));
-  }
-
-  static #tlsFor(trust: RelayTrust, identity: GatewayIdentity, certPem: string): { context: SecureContext; window: { notBefore: number; notAfter: number } } {
-    const cert = new X509Certificate(certPem);
-    return {
-      context: relayTlsContext(trust, { certPem, keyPem: privateKeyToPem(identity.signKey.privateKey) }),
-      window: { notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) },
-    };
+    const dialer = RelayDialer.create(identity, { connectTimeoutMs: options.connectTimeoutMs, proxy: options.proxy, clock: ports.clock });
+    return new TunnelClient(dialer, new Backoff(options.backoff), handlers, features, options, ports);
   }
 
   /** Starts the connect loop once; later calls do nothing. */
@@ -135,16 +112,13 @@ export class TunnelClient {
   }
 
   /** Validity of the client certificate in use. */
-  get certWindow(): { readonly notBefore: number; readonly notAfter: number } {
-    return this.#certWindow;
+  get certWindow(): CertWindow {
+    return this.dialer.certWindow;
   }
 
   /** Uses a renewed client certificate from the next connection on. */
   useCertificate(certPem: string): void {
-    const tls = TunnelClient.#tlsFor(this.trust, this.identity, certPem);
-    this.#tls = tls.context;
-    this.#certWindow = tls.window;
-    this.#tlsSession = undefined; // a resumed session would present the old certificate
+    this.dialer.useCertificate(certPem);
   }
 
   /** Idempotent; resolves once the loop has ended and the socket is closed. */
@@ -167,7 +141,7 @@ export class TunnelClient {
     this.ports.reportStatus({
       pid: process.pid, state: this.#state, since: this.#since,
       reason: this.#stopReason ? { code: this.#stopReason.code, message: this.#stopReason.message } : null,
-      lastHeartbeatAt: this.#lastHeartbeatAt, epoch: this.#session?.epoch ?? null, certExpiresAt: this.#certWindow.notAfter,
+      lastHeartbeatAt: this.#lastHeartbeatAt, epoch: this.#session?.epoch ?? null, certExpiresAt: this.dialer.certWindow.notAfter,
       lastError: this.#state === 'online' ? null : this.#lastError, updatedAt: this.ports.clock.now(),
     });
   }
@@ -232,30 +206,8 @@ export class TunnelClient {
   }
 
   async #connectAndRun(signal: AbortSignal): Promise<ChannelEnd> {
-    const identity = this.identity;
-    const started = this.ports.clock.now();
-    const connection = await connectToRelay({
-      signal,
-      relayUrl: identity.relayUrl, trust: this.trust, secureContext: this.#tls, tlsSession: this.#tlsSession,
-      onTlsSession: (session) => {
-        this.#tlsSession = session;
-      },
-      proxy: this.options.proxy, timeoutMs: this.options.connectTimeoutMs, maxFrameBytes: MAX_FRAME_BYTES, clock: this.ports.clock,
-    });
-    const { ws } = connection;
-    // During the handshake an abort drops the socket, which fails the handshake's wait at once.
-    const dropOnAbort = (): void => ws.terminate();
-    signal.addEventListener('abort', dropOnAbort, { once: true });
-    let established;
-    try {
-      established = await openSession(connection, { gatewayId: identity.gatewayId, signKey: identity.signKey, relay: this.relayKey },
-        Math.max(1, this.options.connectTimeoutMs - (this.ports.clock.now() - started)));
-    } catch (err) {
-      ws.terminate();
-      throw err;
-    } finally {
-      signal.removeEventListener('abort', dropOnAbort);
-    }
+    const established = await this.dialer.dial(signal);
+    const { ws } = established;
     if (this.#stopped) {
       ws.terminate();
       return { closeCode: 1000, code: undefined, reason: 'stopped' };
@@ -265,7 +217,7 @@ export class TunnelClient {
     const session = new GatewaySession(established.welcome, channel, this.handlers, {
       clock: this.ports.clock, log,
       status: () => ({
-        version: this.options.version, uptime_s: Math.round((this.ports.clock.now() - this.#startedAt) / 1000), cert_expires_at: this.#certWindow.notAfter,
+        version: this.options.version, uptime_s: Math.round((this.ports.clock.now() - this.#startedAt) / 1000), cert_expires_at: this.dialer.certWindow.notAfter,
       }),
     });
     this.#session = session;
