@@ -10,7 +10,7 @@ const boundary = (forbidden, why) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'test/fixtures/**/*.go', 'test/support/*.mjs', '.tmp/**'] },
+  { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', 'eslint.config.js', 'test/fixtures/**/*.go', 'test/support/*.mjs', '.tmp/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

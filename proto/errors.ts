@@ -50,6 +50,15 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_GATEWAY_TIMEOUT: { http: 504, close: 4041, hint: 'The gateway did not answer in time; vCenter may be slow or unreachable from it, retry later.' },
   PCG_ERR_VCENTER_NOT_CONFIGURED: { http: 409, close: 4042, hint: 'The gateway has no vCenter connection; set vcenter.host, vcenter.user and vcenter.passwordFile on it.' },
   PCG_ERR_TUNNEL_CLOSED: { http: 503, close: 4043, hint: 'The tunnel closed before the frame could be sent; the work is retried on the next connection.' },
+  PCG_ERR_VALUES_INVALID: { http: 400, close: 4050, hint: 'The pack values are not valid YAML; fix the line named and send it again.' },
+  PCG_ERR_PLACEMENT_UNKNOWN: { http: 422, close: 4051, hint: "A placement name does not exist in vCenter; pick it from the cloud account's inventory." },
+  PCG_ERR_TEMPLATE_INVALID: { http: 422, close: 4052, hint: 'The OS layer must name a VM template, not a VM; mark the VM as a template in vCenter or pick another.' },
+  PCG_ERR_IP_POOL_EXHAUSTED: { http: 409, close: 4053, hint: 'The IP pool has too few free addresses for this request; grow the pool or ask for fewer nodes.' },
+  PCG_ERR_CLUSTER_BUSY: { http: 409, close: 4054, hint: 'Another job of this cluster has not finished; wait for it or cancel it, then retry.' },
+  PCG_ERR_NODE_TIMEOUT: { http: 504, close: 4055, hint: "A node never reported ready; check its console for cloud-init errors and that it reaches the gateway's HTTPS port." },
+  PCG_ERR_JOB_CANCELLED: { http: 409, close: 4056, hint: 'The job was cancelled; start a new one when ready.' },
+  PCG_ERR_STALE_EPOCH: { http: 409, close: 4057, hint: 'This came over a superseded session and was not trusted; the current session reports it again.' },
+  PCG_ERR_NODE_TOKEN: { http: 401, close: 4058, hint: 'The node token is unknown or spent; a node must use the token from its own userdata.' },
   PCG_ERR_INTERNAL: { http: 500, close: 1011, hint: 'An internal error occurred; check the relay logs with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -132,6 +132,118 @@ function tunnelRouting(dialect: Dialect): Migration {
   };
 }
 
+/** Cluster lifecycle: profiles, IP pools and their allocations, clusters and nodes, jobs, events. */
+function clusters(dialect: Dialect): Migration {
+  const time = dialect === 'postgres' ? 'bigint' : 'integer';
+  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createTable('cluster_profiles')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('project_id', 'text', (c) => c.references('projects.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('layers', 'text', (c) => c.notNull())
+        .addColumn('template', 'text', (c) => c.notNull())
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('updated_at', time, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('cluster_profiles_tenant').on('cluster_profiles').columns(['tenant_id', 'project_id']).execute();
+      await db.schema.createTable('ip_pools')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('cloud_account_id', 'text', (c) => c.notNull().references('cloud_accounts.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('first_ip', time, (c) => c.notNull())
+        .addColumn('last_ip', time, (c) => c.notNull())
+        .addColumn('prefix', 'integer', (c) => c.notNull())
+        .addColumn('gateway', 'text')
+        .addColumn('dns', 'text', (c) => c.notNull())
+        .addColumn('search_domains', 'text', (c) => c.notNull())
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addUniqueConstraint('ip_pools_account_name', ['cloud_account_id', 'name'])
+        .execute();
+      await db.schema.createTable('ip_allocations')
+        .addColumn('pool_id', 'text', (c) => c.notNull().references('ip_pools.id'))
+        .addColumn('ip', time, (c) => c.notNull())
+        .addColumn('cluster_id', 'text', (c) => c.notNull())
+        .addColumn('node_name', 'text', (c) => c.notNull())
+        .addColumn('allocated_at', time, (c) => c.notNull())
+        .addPrimaryKeyConstraint('ip_allocations_pk', ['pool_id', 'ip'])
+        .addUniqueConstraint('ip_allocations_node', ['cluster_id', 'node_name'])
+        .execute();
+      await db.schema.createTable('clusters')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('project_id', 'text', (c) => c.notNull().references('projects.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('profile_id', 'text', (c) => c.notNull())
+        .addColumn('cloud_account_id', 'text', (c) => c.notNull())
+        .addColumn('gateway_id', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('placement', 'text', (c) => c.notNull())
+        .addColumn('node_pools', 'text', (c) => c.notNull())
+        .addColumn('addressing', 'text', (c) => c.notNull())
+        .addColumn('next_worker', 'integer', (c) => c.notNull())
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('updated_at', time, (c) => c.notNull())
+        .addColumn('deleted_at', time)
+        .execute();
+      await db.schema.createIndex('clusters_project').on('clusters').columns(['tenant_id', 'project_id']).execute();
+      await db.schema.createTable('cluster_nodes')
+        .addColumn('cluster_id', 'text', (c) => c.notNull().references('clusters.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('vm', 'text')
+        .addColumn('instance_uuid', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('ready', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', time, (c) => c.notNull())
+        .addPrimaryKeyConstraint('cluster_nodes_pk', ['cluster_id', 'name'])
+        .execute();
+      await db.schema.createTable('jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('cluster_id', 'text', (c) => c.notNull().references('clusters.id'))
+        .addColumn('gateway_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('lease_until', time)
+        .addColumn('epoch', time)
+        .addColumn('cancel_requested_at', time)
+        .addColumn('last_seq', 'integer', (c) => c.notNull())
+        .addColumn('result', 'text')
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('updated_at', time, (c) => c.notNull())
+        .addColumn('finished_at', time)
+        .execute();
+      await db.schema.createIndex('jobs_gateway_state').on('jobs').columns(['gateway_id', 'state']).execute();
+      await db.schema.createIndex('jobs_cluster').on('jobs').columns(['cluster_id', 'created_at']).execute();
+      await db.schema.createTable('cluster_events')
+        .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('cluster_id', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('job_id', 'text')
+        .addColumn('seq', 'integer')
+        .addColumn('at', time, (c) => c.notNull())
+        .addColumn('step', 'text', (c) => c.notNull())
+        .addColumn('node', 'text')
+        .addColumn('level', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addUniqueConstraint('cluster_events_job_seq', ['job_id', 'seq'])
+        .execute();
+      await db.schema.createIndex('cluster_events_cluster').on('cluster_events').columns(['cluster_id', 'id']).execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return { getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect), '0002_tunnel_routing': tunnelRouting(dialect) }) };
+  return { getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect), '0002_tunnel_routing': tunnelRouting(dialect), '0003_clusters': clusters(dialect) }) };
 }

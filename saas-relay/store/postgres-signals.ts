@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { RelaySignals, SignalChannel } from './relay-signals.js';
 
-const CHANNELS: readonly SignalChannel[] = ['tunnel_request', 'tunnel_reply'];
+const CHANNELS: readonly SignalChannel[] = ['tunnel_request', 'tunnel_reply', 'job_queued', 'cluster_event'];
 const RELISTEN_MS = 1000;
 
 /**

@@ -3,7 +3,11 @@
  * request you asked". A signal carries an id only; the store holds the facts, so a lost signal
  * costs latency (the poll finds the work), never correctness.
  */
-export type SignalChannel = 'tunnel_request' | 'tunnel_reply';
+/**
+ * `tunnel_request` (payload: relay id), `tunnel_reply` (request id), `job_queued` (gateway id: the
+ * relay holding its tunnel offers the job), `cluster_event` (cluster id: live event streams read on).
+ */
+export type SignalChannel = 'tunnel_request' | 'tunnel_reply' | 'job_queued' | 'cluster_event';
 
 export interface RelaySignals {
   /** Wakes whoever listens on `channel` (in this process or, on PostgreSQL, any relay). */

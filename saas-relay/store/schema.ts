@@ -107,6 +107,127 @@ export interface TunnelReplyTable {
   at: number;
 }
 
+/** Ordered layers (os, k8s, cni, csi, addon*) of a cluster profile; project_id null = tenant-wide. */
+export interface ClusterProfileTable {
+  id: string;
+  tenant_id: string;
+  project_id: string | null;
+  name: string;
+  description: string;
+  /** JSON: PackRef[] (proto/schemas/jobs.ts) in layer order; `values` already parsed once as YAML. */
+  layers: string;
+  /** The OS layer's VM template (name or path in the datacenter). */
+  template: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Static addresses on a cloud account: the range [first_ip, last_ip] as IPv4 integers. */
+export interface IpPoolTable {
+  id: string;
+  tenant_id: string;
+  cloud_account_id: string;
+  name: string;
+  first_ip: number;
+  last_ip: number;
+  prefix: number;
+  gateway: string | null;
+  /** JSON string[]. */
+  dns: string;
+  /** JSON string[]. */
+  search_domains: string;
+  created_at: number;
+}
+
+/** One address held by one node; the primary key (pool_id, ip) is what makes allocation exact across relays. */
+export interface IpAllocationTable {
+  pool_id: string;
+  ip: number;
+  cluster_id: string;
+  node_name: string;
+  allocated_at: number;
+}
+
+export type ClusterState = 'provisioning' | 'running' | 'failed' | 'scaling' | 'deleting' | 'deleted';
+
+export interface ClusterTable {
+  id: string;
+  tenant_id: string;
+  project_id: string;
+  name: string;
+  profile_id: string;
+  cloud_account_id: string;
+  gateway_id: string;
+  state: ClusterState;
+  /** JSON: Placement. */
+  placement: string;
+  /** JSON: `{ controlPlane: {count, cpus, memoryMiB, diskGiB}, workers: {…} }`. */
+  node_pools: string;
+  /** JSON: `{ mode: 'dhcp' }` or `{ mode: 'static', poolId }`. */
+  addressing: string;
+  /** Next worker index: names are never reused, so `worker-N` always means one VM. */
+  next_worker: number;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+/** A node of a cluster as last reported by the gateway (or desired, before its first report). */
+export interface ClusterNodeTable {
+  cluster_id: string;
+  name: string;
+  role: 'control-plane' | 'worker';
+  state: 'desired' | 'present' | 'missing';
+  vm: string | null;
+  instance_uuid: string | null;
+  ip: string | null;
+  ready: number;
+  updated_at: number;
+}
+
+/** A job for a gateway (proto/schemas/jobs.ts); the relay store is its source of truth. */
+export interface JobTable {
+  id: string;
+  tenant_id: string;
+  cluster_id: string;
+  gateway_id: string;
+  kind: 'create' | 'scale' | 'delete' | 'repair';
+  action: 'apply' | 'delete';
+  state: 'queued' | 'dispatched' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  /** JSON: ClusterSpec, resolved when the job was queued. */
+  spec: string;
+  attempts: number;
+  /** A dispatched job not acknowledged by then is offered again. */
+  lease_until: number | null;
+  /** Session epoch of the gateway that acknowledged it: reports over another epoch are not trusted. */
+  epoch: number | null;
+  cancel_requested_at: number | null;
+  /** Highest event seq stored. */
+  last_seq: number;
+  /** JSON: JobResult, once terminal. */
+  result: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+/** What happened to a cluster, in order; `id` is the SSE event id (Last-Event-ID resumes after it). */
+export interface ClusterEventTable {
+  id: Generated<number>;
+  cluster_id: string;
+  tenant_id: string;
+  job_id: string | null;
+  /** The job's event seq: (job_id, seq) is unique, so a resent report stores nothing twice. */
+  seq: number | null;
+  at: number;
+  step: string;
+  node: string | null;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
 export interface RelayDatabase {
   tenants: TenantTable;
   projects: ProjectTable;
@@ -119,4 +240,11 @@ export interface RelayDatabase {
   gateway_events: GatewayEventTable;
   tunnel_requests: TunnelRequestTable;
   tunnel_replies: TunnelReplyTable;
+  cluster_profiles: ClusterProfileTable;
+  ip_pools: IpPoolTable;
+  ip_allocations: IpAllocationTable;
+  clusters: ClusterTable;
+  cluster_nodes: ClusterNodeTable;
+  jobs: JobTable;
+  cluster_events: ClusterEventTable;
 }
