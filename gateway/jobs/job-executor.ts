@@ -59,6 +59,11 @@ export interface JobContext {
   event(step: string, message: string, options?: { readonly node?: string; readonly level?: EventLevel }): void;
   readonly calls: CallJournal;
   readonly readiness: NodeReadiness;
+  /**
+   * Names a point between two effects (`clone.intent`, `clone.issued`, `power-on.done`, …). The
+   * daemon can be told to die there (PCG_FAILPOINT, fault tests: a kill -9 at an exact step).
+   */
+  checkpoint(name: string): void;
 }
 
 /**
