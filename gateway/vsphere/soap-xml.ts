@@ -41,6 +41,8 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: false,
   textNodeName: '#text',
+  // Numeric character references (&#34;, &#xA;) as Go's encoding/xml writes them, not only the five named ones.
+  htmlEntities: true,
 });
 
 export function parseXml(text: string): Record<string, unknown> {
