@@ -17,7 +17,7 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_NOT_FOUND: { http: 404, close: 4404, hint: 'Check the id; it does not exist in your tenant.' },
   PCG_ERR_CONFLICT: { http: 409, close: 4409, hint: 'The object changed state; reload it and retry.' },
   PCG_ERR_PAIR_CODE_FORMAT: { http: 400, close: 4410, hint: 'A pairing code is 16 characters shown as XXXX-XXXX-XXXX-XXXX; copy it again from the portal.' },
-  PCG_ERR_PAIR_CODE_INVALID: { http: 401, close: 4411, hint: 'The pairing code is wrong; copy it again from the portal or issue a new one.' },
+  PCG_ERR_PAIR_CODE_INVALID: { http: 401, close: 4411, hint: 'The pairing code may be wrong, expired, used or locked; copy it again, or issue a new one in the portal.' },
   PCG_ERR_PAIR_CODE_EXPIRED: { http: 410, close: 4412, hint: 'The pairing code has expired; issue a new one in the portal.' },
   PCG_ERR_PAIR_CODE_USED: { http: 409, close: 4413, hint: 'The pairing code was already used; issue a new one in the portal.' },
   PCG_ERR_PAIR_CODE_LOCKED: { http: 423, close: 4414, hint: 'Too many wrong attempts locked this pairing code; issue a new one in the portal.' },
@@ -59,6 +59,7 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_JOB_CANCELLED: { http: 409, close: 4056, hint: 'The job was cancelled; start a new one when ready.' },
   PCG_ERR_STALE_EPOCH: { http: 409, close: 4057, hint: 'This came over a superseded session and was not trusted; the current session reports it again.' },
   PCG_ERR_NODE_TOKEN: { http: 401, close: 4058, hint: 'The node token is unknown or spent; a node must use the token from its own userdata.' },
+  PCG_ERR_RATE_LIMITED: { http: 429, close: 4429, hint: 'Too many failed or unauthenticated attempts from this address; wait for the time given (Retry-After) and try again.' },
   PCG_ERR_INTERNAL: { http: 500, close: 1011, hint: 'An internal error occurred; check the relay logs with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -4,6 +4,6 @@
  */
 export const REDACT_PATHS: readonly string[] = Object.freeze([
   'pairingCode', 'pairing_code', 'code_secret', 'secret', 'apiKey', 'api_key', 'password', 'privateKey', 'key',
-  'authorization', 'headers.authorization', 'req.headers.authorization', 'req.headers.cookie',
-  '*.code_secret', '*.pairingCode', '*.apiKey', '*.password', '*.privateKey', '*.secret',
+  'token', 'authorization', 'headers.authorization', 'req.headers.authorization', 'req.headers.cookie',
+  '*.code_secret', '*.pairingCode', '*.apiKey', '*.password', '*.privateKey', '*.secret', '*.token',
 ]);

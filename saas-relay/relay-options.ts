@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../proto/clock.js';
 import { PcgError } from '../proto/errors.js';
 import { MAX_FRAME_BYTES } from '../proto/limits.js';
+import { connectionLimits } from './net/connection-limits.js';
 
 /** Everything `pcg-relay serve` can be told. */
 export interface RelayOptions {
@@ -30,6 +31,25 @@ export interface RelayOptions {
   busyRetryAfterMs?: number;
   /** TLS handshakes in progress at once; further connections wait, accepted, in order. @default 128 */
   maxConcurrentTlsHandshakes?: number;
+  /**
+   * Open connections, all sources together; at the bound a new one evicts the oldest that has not
+   * sent its ClientHello, or is refused. Keep below `ulimit -n`. @default 15_000
+   */
+  maxConnections?: number;
+  /** Open connections from one IPv4 address or IPv6 /64; more are reset at accept. @default 256 */
+  maxConnectionsPerAddress?: number;
+  /** From accept until the ClientHello has fully arrived; silent sockets are closed then. @default 5000 */
+  clientHelloTimeoutMs?: number;
+  /** From accept until the TLS handshake is done, waiting for a TLS slot included. @default 15_000 */
+  tlsHandshakeTimeoutMs?: number;
+  /** How long one TLS handshake holds its slot at most. @default 2000 */
+  tlsSlotTimeoutMs?: number;
+  /** After TLS (or between requests), until the request headers are complete, upgrades included. @default 10_000 */
+  headersTimeoutMs?: number;
+  /** Until the whole request has arrived (not the response). @default 30_000 */
+  requestTimeoutMs?: number;
+  /** An idle kept-alive API connection is closed after this. @default 30_000 */
+  keepAliveTimeoutMs?: number;
   /** @default 1_048_576 */
   maxFrameBytes?: number;
   /** @default 10_000 */
@@ -40,6 +60,17 @@ export interface RelayOptions {
   inventoryTimeoutMs?: number;
   /** Safety-net poll for work routed between relays (signals normally wake them at once). @default 1000 */
   routePollMs?: number;
+  /**
+   * Failed pairing attempts per source address per minute (also the burst); attempts that prove
+   * the code's secret are not counted. @default 20
+   */
+  pairingAttemptsPerMinute?: number;
+  /**
+   * Unauthenticated calls per source address per minute: REST requests without a valid API key,
+   * tunnel handshakes without a valid client certificate or with a malformed opening. Callers
+   * that authenticate are never counted. @default 60
+   */
+  unauthenticatedPerMinute?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -79,12 +110,14 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     clientCertLifetimeMs: options.clientCertLifetimeMs ?? 86_400_000,
     maxConcurrentHandshakes: options.maxConcurrentHandshakes ?? 1024,
     busyRetryAfterMs: options.busyRetryAfterMs ?? 1000,
-    maxConcurrentTlsHandshakes: options.maxConcurrentTlsHandshakes ?? 128,
     maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     eventPollMs: options.eventPollMs ?? 250,
     inventoryTimeoutMs: options.inventoryTimeoutMs ?? 30_000,
     routePollMs: options.routePollMs ?? 1000,
+    ...connectionLimits(options),
+    pairingAttemptsPerMinute: options.pairingAttemptsPerMinute ?? 20,
+    unauthenticatedPerMinute: options.unauthenticatedPerMinute ?? 60,
     clock: options.clock ?? systemClock,
     logger: options.logger,
   });

@@ -7,13 +7,13 @@ import { createRelayLogger } from './logger.js';
 import { PairingCodes } from './pairing/pairing-codes.js';
 import { PairingService } from './pairing/pairing-service.js';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './relay-options.js';
+import { AddressRateLimiter } from './security/address-rate-limiter.js';
 import { SecretHasher } from './security/secret-hasher.js';
 import { openDatabase, type Database } from './store/database.js';
 import { GatewayEvents } from './store/gateway-events.js';
 import { GatewayStore } from './store/gateway-store.js';
 import { TenancyStore } from './store/tenancy-store.js';
 import { loadRelayPki, type RelayPki } from './tls/relay-pki.js';
-import { TlsAdmissionGate } from './tunnel/tls-admission-gate.js';
 import { relayHandlers } from './tunnel/relay-handlers.js';
 import { TunnelHub } from './tunnel/tunnel-hub.js';
 import { GatewayCalls } from './tunnel/gateway-calls.js';
@@ -21,6 +21,13 @@ import { inventoryOperation } from './tunnel/handlers/inventory-handlers.js';
 import { newId } from './store/ids.js';
 import type { RelaySignals } from './store/relay-signals.js';
 import { TunnelRequestStore } from './store/tunnel-request-store.js';
+import { clusterApiDeps } from './clusters/cluster-api-deps.js';
+import { ClusterDrift } from './jobs/cluster-drift.js';
+import { ClusterEventFeed } from './jobs/cluster-event-feed.js';
+import { JobDispatcher } from './jobs/job-dispatcher.js';
+import { JobOutcomes } from './jobs/job-outcomes.js';
+import { ClusterEventStore } from './store/cluster-event-store.js';
+import { JobStore } from './store/job-store.js';
 
 export type RelayState = 'listening' | 'closing' | 'closed';
 
@@ -41,6 +48,10 @@ export class Relay {
     readonly calls: GatewayCalls,
     private readonly signals: RelaySignals,
     private readonly app: ApiServer,
+    /** Jobs with their cluster outcomes (the dispatcher, the job handlers and routes use this one). */
+    readonly jobs: JobStore,
+    readonly dispatcher: JobDispatcher,
+    private readonly eventFeed: ClusterEventFeed,
   ) {}
 
   /** Opens everything in order; whatever opened is closed again if a later step fails. */
@@ -55,41 +66,63 @@ export class Relay {
     let hub: TunnelHub | undefined;
     let signals: RelaySignals | undefined;
     let calls: GatewayCalls | undefined;
+    let dispatcher: JobDispatcher | undefined;
+    let eventFeed: ClusterEventFeed | undefined;
     try {
       const hasher = new SecretHasher(pki.hashKey);
       const tenancy = new TenancyStore(database.db, hasher, clock);
       const gateways = new GatewayStore(database.db, clock);
       const codes = new PairingCodes(database.db, hasher, clock, options.pairingCodeTtlMs);
       const pairing = new PairingService(database.db, codes, gateways, pki.ca, clock, { clientCertLifetimeMs: options.clientCertLifetimeMs });
+      // Before the hub: the job handlers signal after they store a report.
+      signals = await database.createSignals(log);
+      const jobs = new JobStore(database.db, clock, { hooks: new JobOutcomes(clock) });
+      const clusterEvents = new ClusterEventStore(database.db, clock);
       hub = await TunnelHub.create({
         path: '/v1/tunnel', heartbeatSeconds: options.heartbeatSeconds, maxConcurrentHandshakes: options.maxConcurrentHandshakes,
         busyRetryAfterMs: options.busyRetryAfterMs, maxFrameBytes: options.maxFrameBytes, handshakeTimeoutMs: options.handshakeTimeoutMs,
         eventPollMs: options.eventPollMs, relayId,
       }, {
-        gateways, events: new GatewayEvents(database.db, clock), handshake: { gateways, pairing, signingKey: pki.signingKey }, clock, log,
-        handlers: relayHandlers({ gateways, ca: pki.ca, clock, log, clientCertLifetimeMs: options.clientCertLifetimeMs }),
+        gateways, events: new GatewayEvents(database.db, clock), handshake: {
+          gateways, pairing, signingKey: pki.signingKey,
+          limits: {
+            pairing: new AddressRateLimiter({ perMinute: options.pairingAttemptsPerMinute }, clock),
+            unauthenticated: new AddressRateLimiter({ perMinute: options.unauthenticatedPerMinute }, clock),
+          },
+        }, clock, log,
+        handlers: relayHandlers({
+          gateways, ca: pki.ca, clock, log, clientCertLifetimeMs: options.clientCertLifetimeMs,
+          jobs: { jobs, drift: new ClusterDrift(database.db, jobs, clock), signals, log },
+        }),
       });
       const offlineAfterMs = silenceLimitMs(options.heartbeatSeconds) + 2000;
-      signals = await database.createSignals(log);
       calls = GatewayCalls.create({ relayId, offlineAfterMs, pollMs: options.routePollMs, claimTimeoutMs: 3000 }, {
         hub, gateways, requests: new TunnelRequestStore(database.db, clock), signals, clock, log,
         operations: [inventoryOperation],
       });
+      dispatcher = JobDispatcher.create({ relayId, pollMs: options.routePollMs }, { hub, jobs, signals, clock, log });
+      eventFeed = ClusterEventFeed.create({ pollMs: options.routePollMs }, { events: clusterEvents, signals, log });
       const app = await createApiServer({
         tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.ca.certPem, ticketKeys: pki.ticketKeys },
         logger: log,
         tenancy,
+        unauthenticatedPerMinute: options.unauthenticatedPerMinute,
         gateways: { gateways, codes, hub, calls, clock, caPin: pki.caPin, offlineAfterMs, inventoryTimeoutMs: options.inventoryTimeoutMs },
+        clusters: clusterApiDeps({ db: database.db, tenancy, gateways, calls, signals, clock, log, offlineAfterMs, inventoryTimeoutMs: options.inventoryTimeoutMs }),
+        jobs: { jobs, events: clusterEvents, signals, feed: eventFeed },
+        // Bounds and deadlines from accept to request (ConnectionGate, HTTP timeouts); picks its keys from the options.
+        connections: options,
       });
       const tunnelHub = hub;
       app.server.on('upgrade', (req, socket, head) => tunnelHub.handleUpgrade(req, socket, head));
-      TlsAdmissionGate.install(app.server, { maxInFlight: options.maxConcurrentTlsHandshakes, maxQueued: 20_000, slotTimeoutMs: 2000 });
       // A deep backlog: after a relay restart thousands of gateways connect within seconds.
       await app.listen({ host: options.host, port: options.port, backlog: 4096 });
-      const relay = new Relay(options, relayId, log, database, pki, tenancy, gateways, hub, calls, signals, app);
+      const relay = new Relay(options, relayId, log, database, pki, tenancy, gateways, hub, calls, signals, app, jobs, dispatcher, eventFeed);
       log.info({ url: relay.url, caPin: pki.caPin, store: database.dialect, relayId }, 'relay listening');
       return relay;
     } catch (err) {
+      await eventFeed?.close();
+      await dispatcher?.close();
       calls?.close();
       await signals?.close();
       hub?.close();
@@ -112,6 +145,9 @@ export class Relay {
   async close(): Promise<void> {
     if (this.state !== 'listening') return;
     this.state = 'closing';
+    // Streams and dispatch first: both read the store until they stop.
+    await this.eventFeed.close();
+    await this.dispatcher.close();
     this.calls.close();
     this.hub.close();
     await this.app.close();

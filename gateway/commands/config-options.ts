@@ -20,6 +20,15 @@ const CONFIG_FLAGS: ReadonlyArray<{ flag: string; value: string; description: st
   { flag: 'vcenter-user', value: 'user', description: 'vCenter user, e.g. pcg@vsphere.local [PCG_VCENTER_USER]' },
   { flag: 'vcenter-password-file', value: 'file', description: 'file holding the vCenter password, mode 0600 [PCG_VCENTER_PASSWORD_FILE]' },
   { flag: 'vcenter-thumbprint', value: 'AB:CD:…', description: "SHA-256 thumbprint of vCenter's certificate [PCG_VCENTER_THUMBPRINT]" },
+  { flag: 'https-host', value: 'address', description: "address of the gateway's HTTPS server (node phone-home, pack registry) [PCG_HTTPS_HOST, default 0.0.0.0]" },
+  { flag: 'https-port', value: 'port', description: 'port of the HTTPS server, 0 picks a free one [PCG_HTTPS_PORT, default 8443]' },
+  { flag: 'https-public-url', value: 'url', description: 'URL cluster nodes dial to reach the gateway [PCG_HTTPS_PUBLIC_URL, default from host and port]' },
+  { flag: 'https-cert-file', value: 'file', description: 'PEM certificate chain to serve instead of the generated one [PCG_HTTPS_CERT_FILE]' },
+  { flag: 'https-key-file', value: 'file', description: 'PEM private key of --https-cert-file, mode 0600 [PCG_HTTPS_KEY_FILE]' },
+  { flag: 'jobs-max-concurrent', value: 'n', description: 'cluster jobs executed at once [PCG_JOBS_MAX_CONCURRENT, default 4]' },
+  { flag: 'jobs-clone-concurrency', value: 'n', description: 'VM clones one job runs at once [PCG_JOBS_CLONE_CONCURRENCY, default 8]' },
+  { flag: 'jobs-node-ready-timeout', value: 'duration', description: 'how long a job waits for a node to phone home [PCG_JOBS_NODE_READY_TIMEOUT, default 15m]' },
+  { flag: 'jobs-drift-check-interval', value: 'duration', description: 'how often built clusters are checked for VMs removed by hand [PCG_JOBS_DRIFT_CHECK_INTERVAL, default 60s]' },
   { flag: 'vcenter-ca-file', value: 'file', description: "CA bundle that signed vCenter's certificate [PCG_VCENTER_CA_FILE]" },
 ];
 

@@ -35,6 +35,19 @@ const SCHEMA = {
     thumbprint: { doc: "SHA-256 thumbprint of vCenter's certificate (AB:CD:…).", format: String, default: '', env: 'PCG_VCENTER_THUMBPRINT', arg: 'vcenter-thumbprint' },
     caFile: { doc: "CA bundle that signed vCenter's certificate.", format: String, default: '', env: 'PCG_VCENTER_CA_FILE', arg: 'vcenter-ca-file' },
   },
+  https: {
+    host: { doc: "Address of the gateway's HTTPS server (node phone-home, pack registry).", format: String, default: '0.0.0.0', env: 'PCG_HTTPS_HOST', arg: 'https-host' },
+    port: { doc: 'Port of the HTTPS server; 0 picks a free port.', format: 'port', default: 8443, env: 'PCG_HTTPS_PORT', arg: 'https-port' },
+    publicUrl: { doc: 'URL nodes dial to reach the gateway (https://name:port); derived from host and port when empty.', format: String, default: '', env: 'PCG_HTTPS_PUBLIC_URL', arg: 'https-public-url' },
+    certFile: { doc: 'PEM certificate chain to serve instead of the generated one.', format: String, default: '', env: 'PCG_HTTPS_CERT_FILE', arg: 'https-cert-file' },
+    keyFile: { doc: 'PEM private key of https.certFile (mode 0600).', format: String, default: '', env: 'PCG_HTTPS_KEY_FILE', arg: 'https-key-file' },
+  },
+  jobs: {
+    maxConcurrent: { doc: 'Cluster jobs executed at once; the rest wait in arrival order.', format: 'nat', default: 4, env: 'PCG_JOBS_MAX_CONCURRENT', arg: 'jobs-max-concurrent' },
+    driftCheckInterval: { doc: 'How often built clusters are checked for VMs removed by hand.', format: duration('jobs.driftCheckInterval'), default: '60s', env: 'PCG_JOBS_DRIFT_CHECK_INTERVAL', arg: 'jobs-drift-check-interval' },
+    nodeReadyTimeout: { doc: 'How long a job waits for a node to phone home.', format: duration('jobs.nodeReadyTimeout'), default: '15m', env: 'PCG_JOBS_NODE_READY_TIMEOUT', arg: 'jobs-node-ready-timeout' },
+    cloneConcurrency: { doc: 'VM clones one job runs at once.', format: 'nat', default: 8, env: 'PCG_JOBS_CLONE_CONCURRENCY', arg: 'jobs-clone-concurrency' },
+  },
   logLevel: { doc: 'Log level.', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'PCG_LOG_LEVEL', arg: 'log-level' },
 };
 
@@ -46,6 +59,31 @@ export interface GatewayConfig {
   readonly logLevel: string;
   /** Null until vcenter.host is set. */
   readonly vcenter: VcenterConfig | null;
+  readonly https: HttpsConfig;
+  readonly jobs: JobsConfig;
+}
+
+export interface HttpsConfig {
+  /** @default '0.0.0.0' */
+  readonly host: string;
+  /** 0 picks a free port. @default 8443 */
+  readonly port: number;
+  /** Null: derived from host and the port bound. @default null */
+  readonly publicUrl: string | null;
+  /** Both or neither; null: a certificate from the gateway's own CA. @default null */
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
+}
+
+export interface JobsConfig {
+  /** @default 4 */
+  readonly maxConcurrent: number;
+  /** @default 60_000 */
+  readonly driftCheckIntervalMs: number;
+  /** @default 900_000 (15 min) */
+  readonly nodeReadyTimeoutMs: number;
+  /** @default 8 */
+  readonly cloneConcurrency: number;
 }
 
 export interface VcenterConfig {
@@ -66,7 +104,7 @@ export function loadGatewayConfig(args: string[], env: NodeJS.ProcessEnv, config
     throw new PcgError('PCG_ERR_CONFIG_INVALID', (err as Error).message.split('\n')[0]!.replace(/: value was .*$/, ''));
   }
   const get = <K extends Parameters<typeof config.get>[0]>(key: K) => config.get(key);
-  const ms = (key: 'backoff.initial' | 'backoff.max' | 'connectTimeout'): number => parseDuration(String(get(key)), key);
+  const ms = (key: 'backoff.initial' | 'backoff.max' | 'connectTimeout' | 'jobs.driftCheckInterval' | 'jobs.nodeReadyTimeout'): number => parseDuration(String(get(key)), key);
   return Object.freeze({
     stateDir: get('stateDir'),
     relay: Object.freeze({ url: get('relay.url'), caPin: get('relay.caPin') || null, caFile: get('relay.caFile') || null }),
@@ -74,7 +112,33 @@ export function loadGatewayConfig(args: string[], env: NodeJS.ProcessEnv, config
     connectTimeoutMs: ms('connectTimeout'),
     logLevel: get('logLevel'),
     vcenter: vcenterFrom(get('vcenter.host'), get('vcenter.user'), get('vcenter.passwordFile'), get('vcenter.thumbprint'), get('vcenter.caFile')),
+    https: httpsFrom(get('https.host'), get('https.port'), get('https.publicUrl'), get('https.certFile'), get('https.keyFile')),
+    jobs: Object.freeze({
+      maxConcurrent: positive('jobs.maxConcurrent', get('jobs.maxConcurrent')),
+      driftCheckIntervalMs: positive('jobs.driftCheckInterval', ms('jobs.driftCheckInterval')),
+      nodeReadyTimeoutMs: positive('jobs.nodeReadyTimeout', ms('jobs.nodeReadyTimeout')),
+      cloneConcurrency: positive('jobs.cloneConcurrency', get('jobs.cloneConcurrency')),
+    }),
   });
+}
+
+function positive(key: string, value: number): number {
+  if (!(value > 0)) throw new PcgError('PCG_ERR_CONFIG_INVALID', `${key}: must be greater than 0`);
+  return value;
+}
+
+function httpsFrom(host: string, port: number, publicUrl: string, certFile: string, keyFile: string): HttpsConfig {
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new PcgError('PCG_ERR_CONFIG_INVALID', 'https.certFile and https.keyFile: set both or neither');
+  if (publicUrl) {
+    let url: URL | undefined;
+    try {
+      url = new URL(publicUrl);
+    } catch {
+      url = undefined;
+    }
+    if (url?.protocol !== 'https:') throw new PcgError('PCG_ERR_CONFIG_INVALID', `https.publicUrl: "${publicUrl}" is not a URL like https://gateway.example:8443`);
+  }
+  return Object.freeze({ host, port, publicUrl: publicUrl || null, certFile: certFile || null, keyFile: keyFile || null });
 }
 
 function vcenterFrom(host: string, user: string, passwordFile: string, thumbprint: string, caFile: string): VcenterConfig | null {

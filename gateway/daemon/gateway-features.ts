@@ -1,10 +1,14 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../proto/clock.js';
+import type { DriftWatcher } from '../jobs/drift-watcher.js';
+import type { JobReporter } from '../jobs/job-reporter.js';
+import type { JobRunner } from '../jobs/job-runner.js';
 import type { IdentityStore, GatewayIdentity } from '../identity/identity-store.js';
 import { CertRenewal } from '../tunnel/features/cert-renewal.js';
 import { echoFeature } from '../tunnel/features/echo-feature.js';
 import { heartbeatAckFeature } from '../tunnel/features/heartbeat-ack-feature.js';
 import { inventoryFeature } from '../tunnel/features/inventory-feature.js';
+import { jobFeature } from '../tunnel/features/job-feature.js';
 import { peerErrorFeature } from '../tunnel/features/peer-error-feature.js';
 import { vcenterInfoReporter } from '../tunnel/features/vcenter-info-reporter.js';
 import type { TunnelClient } from '../tunnel/tunnel-client.js';
@@ -19,6 +23,8 @@ export interface FeatureDeps {
   readonly tunnel: () => TunnelClient;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The job engine; absent in harnesses that carry no jobs (benchmarks). */
+  readonly jobs?: { readonly runner: JobRunner; readonly reporter: JobReporter; readonly drift: DriftWatcher | undefined };
 }
 
 /** Everything that rides the tunnel on the gateway, by feature: a new frame type is one more line here. */
@@ -36,6 +42,7 @@ export function gatewayFeatures(deps: FeatureDeps): TunnelFeature[] {
     }),
     ...(vcenter ? [vcenterInfoReporter(vcenter, log)] : []),
     inventoryFeature(vcenter, log),
+    ...(deps.jobs ? [jobFeature(deps.jobs.runner, deps.jobs.reporter, deps.jobs.drift)] : []),
     echoFeature(),
     peerErrorFeature(log),
   ];

@@ -17,6 +17,8 @@ export interface GatewayStatusReport {
   readonly certExpiresAt: string | null;
   readonly epoch: number | null;
   readonly lastError: string | null;
+  /** Cluster jobs executing and waiting while `run` runs; null when it does not. */
+  readonly jobs: { readonly running: number; readonly queued: number } | null;
 }
 
 const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
@@ -24,7 +26,7 @@ const iso = (ms: number | null | undefined): string | null => (ms ? new Date(ms)
 export async function gatewayStatus(stateDir: string): Promise<GatewayStatusReport> {
   const store = new IdentityStore(stateDir);
   if (!store.isPaired) {
-    return { paired: false, gatewayId: null, tenantId: null, cloudAccountId: null, relayUrl: null, tunnel: 'stopped', reason: null, since: null, lastHeartbeatAt: null, certExpiresAt: null, epoch: null, lastError: null };
+    return { paired: false, gatewayId: null, tenantId: null, cloudAccountId: null, relayUrl: null, tunnel: 'stopped', reason: null, since: null, lastHeartbeatAt: null, certExpiresAt: null, epoch: null, lastError: null, jobs: null };
   }
   const identity = await store.load();
   const status = await readStatus(stateDir);
@@ -45,6 +47,7 @@ export async function gatewayStatus(stateDir: string): Promise<GatewayStatusRepo
     certExpiresAt: new Date(new X509Certificate(identity.clientCertPem).validTo).toISOString(),
     epoch: live ? status.epoch : null,
     lastError: status?.lastError ?? null,
+    jobs: live && status.state !== 'stopped' ? status.jobs ?? null : null,
   };
 }
 
@@ -55,6 +58,7 @@ export function formatStatus(report: GatewayStatusReport): string {
     ['tunnel', `${report.tunnel}${report.reason ? ` (${report.reason.code})` : ''}${report.since ? ` since ${report.since}` : report.tunnel === 'stopped' ? ' (not running)' : ''}`],
     ['reason', report.reason?.message ?? null], ['session epoch', report.epoch],
     ['last heartbeat', report.lastHeartbeatAt ?? 'never'], ['cert expires', report.certExpiresAt], ['last error', report.lastError],
+    ['jobs', report.jobs ? `${report.jobs.running} running, ${report.jobs.queued} queued` : null],
   ];
   return rows.filter(([, v]) => v !== null).map(([k, v]) => `${`${k}:`.padEnd(17)}${v}\n`).join('');
 }

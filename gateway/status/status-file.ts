@@ -30,6 +30,8 @@ export interface StatusRecord {
   /** Last error code while not online, for the admin to act on. */
   readonly lastError: string | null;
   readonly updatedAt: number;
+  /** Cluster jobs executing and waiting, as of this record (absent in files of older versions). */
+  readonly jobs?: { readonly running: number; readonly queued: number };
 }
 
 const FILE = 'status.json';

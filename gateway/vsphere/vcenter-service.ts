@@ -48,6 +48,14 @@ export class VcenterService implements VcenterPort {
     return session;
   }
 
+  /**
+   * The shared session, checked and logged in as for every other use: for callers that drive
+   * vSphere themselves (the cluster executor). Never close it; the service owns it.
+   */
+  session(): Promise<VimSession> {
+    return this.#use();
+  }
+
   async info(): Promise<VcenterInfo> {
     const session = await this.#use();
     const inventory = await readInventory(session);

@@ -8,8 +8,47 @@ export class VmOperations {
   constructor(private readonly session: VimSession) {}
 
   async #task(method: string, argsXml: string, wait?: WaitOptions): Promise<TaskResult> {
+    return this.waitTask(await this.#start(method, argsXml), wait);
+  }
+
+  async #start(method: string, argsXml: string): Promise<MoRef> {
     const res = await this.session.call(method, argsXml);
-    return waitForTask(this.session, moRef(res.returnval), wait);
+    return moRef(res.returnval);
+  }
+
+  /** Waits for a task started earlier (by this process or, from the journal, a previous one). */
+  waitTask(task: MoRef, wait?: WaitOptions): Promise<TaskResult> {
+    return waitForTask(this.session, task, wait);
+  }
+
+  /**
+   * Starts a clone and returns its task without waiting: a caller that journals the task
+   * reference before the wait can resolve the clone after a crash.
+   */
+  startClone(source: MoRef, folder: MoRef, name: string, spec: CloneSpec): Promise<MoRef> {
+    return this.#start('CloneVM_Task', el('_this', source) + el('folder', folder) + el('name', name) + raw('spec', cloneSpecXml(spec)));
+  }
+
+  startPowerOn(vm: MoRef): Promise<MoRef> {
+    return this.#start('PowerOnVM_Task', el('_this', vm));
+  }
+
+  startPowerOff(vm: MoRef): Promise<MoRef> {
+    return this.#start('PowerOffVM_Task', el('_this', vm));
+  }
+
+  /** Destroy_Task of a VM or a folder (a folder's remaining children go with it). */
+  startDestroy(entity: MoRef): Promise<MoRef> {
+    return this.#start('Destroy_Task', el('_this', entity));
+  }
+
+  /**
+   * Task.CancelTask: asks vCenter to stop a task. Only cancelable tasks stop (a clone is; vcsim
+   * 0.24 has no CancelTask, MethodNotFound); a task that already ended is InvalidState.
+   * Either way the caller still waits the task out to learn how it ended.
+   */
+  async cancelTask(task: MoRef): Promise<void> {
+    await this.session.call('CancelTask', el('_this', task));
   }
 
   async createFolder(parent: MoRef, name: string): Promise<MoRef> {

@@ -38,6 +38,15 @@ export const Gateway = Type.Object({
   clockSkewMs: Type.Union([Type.Integer(), Type.Null()]),
   certExpiresAt: Time,
   sessionEpoch: Type.Integer(),
+  /**
+   * The gateway's current pairing code, on GET /v1/gateways/:id only: the tenant admin's view of
+   * what a pairing caller is never told (locked and used answer like a wrong code there).
+   */
+  pairingCode: Type.Optional(Type.Union([Type.Object({
+    state: Type.Union([Type.Literal('active'), Type.Literal('used'), Type.Literal('expired'), Type.Literal('locked')]),
+    expiresAt: Type.String({ format: 'date-time' }),
+    failedAttempts: Type.Integer({ minimum: 0 }),
+  }), Type.Null()])),
 });
 export const CreateGateway = Type.Object({ name: Name }, { additionalProperties: false });
 export const PairingCodeIssued = Type.Object({

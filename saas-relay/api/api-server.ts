@@ -4,16 +4,32 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Server } from 'node:https';
 import type { Logger } from 'pino';
 import type { TenancyStore } from '../store/tenancy-store.js';
-import { bearerAuth } from './authenticate.js';
+import { apiAuthentication } from './api-authentication.js';
 import { gatewayRoutes, type GatewayRouteDeps } from './gateway-routes.js';
 import { installErrorHandlers } from './http-errors.js';
 import { tenancyRoutes } from './tenancy-routes.js';
+import { profileRoutes, type ProfileRouteDeps } from './profile-routes.js';
+import { ipPoolRoutes, type IpPoolRouteDeps } from './ip-pool-routes.js';
+import { clusterRoutes, type ClusterRouteDeps } from './cluster-routes.js';
+import { jobRoutes, type JobRouteDeps } from './job-routes.js';
+import { eventRoutes, type EventRouteDeps } from './event-routes.js';
+import { ConnectionGate } from '../net/connection-gate.js';
+import { connectionLimits, type ConnectionLimits } from '../net/connection-limits.js';
+import { nodeServerTimeouts } from '../net/http-timeouts.js';
 
 export interface ApiServerOptions {
   readonly tls: { key: string; cert: string; ca: string; ticketKeys: Buffer };
   readonly logger: Logger;
   readonly tenancy: TenancyStore;
   readonly gateways: GatewayRouteDeps;
+  /** Cluster profiles, IP pools and clusters. */
+  readonly clusters: ProfileRouteDeps & IpPoolRouteDeps & ClusterRouteDeps;
+  /** Jobs (status, cancel) and cluster events (list, live stream). */
+  readonly jobs: JobRouteDeps & EventRouteDeps;
+  /** Requests without a valid API key per source address per minute, then 429. @default 60 */
+  readonly unauthenticatedPerMinute?: number;
+  /** Connection bounds and deadlines before TLS (ConnectionGate) and after it (HTTP); defaults per field, other keys ignored. */
+  readonly connections?: Partial<ConnectionLimits>;
 }
 
 /**
@@ -29,9 +45,19 @@ export interface ApiServer {
 }
 
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const limits = connectionLimits(options.connections);
+  const timeouts = nodeServerTimeouts(limits);
   const app = Fastify({
     loggerInstance: options.logger,
-    https: { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false, handshakeTimeout: 10_000, ticketKeys: options.tls.ticketKeys, sessionIdContext: 'pcg-relay' },
+    https: {
+      key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false, ticketKeys: options.tls.ticketKeys, sessionIdContext: 'pcg-relay',
+      // Counted by node from the start of TLS; the gate's deadline, counted from accept, ends it first.
+      handshakeTimeout: limits.tlsHandshakeTimeoutMs,
+      // Read by node when the server is made (fastify does not pass these on).
+      headersTimeout: timeouts.headersTimeout, connectionsCheckingInterval: timeouts.connectionsCheckingInterval,
+    },
+    // Fastify sets these on the server after making it; its defaults are "never" and 72 s.
+    requestTimeout: timeouts.requestTimeout, keepAliveTimeout: timeouts.keepAliveTimeout,
     bodyLimit: 1_048_576,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -45,10 +71,22 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   installErrorHandlers(app as unknown as FastifyInstance);
   app.get('/docs/json', { schema: { hide: true } }, () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, () => ({ ok: true }));
+  const authentication = await apiAuthentication(app as unknown as FastifyInstance, options.tenancy, { unauthenticatedPerMinute: options.unauthenticatedPerMinute ?? 60 });
   await app.register((scoped, _opts, done) => {
-    scoped.addHook('preHandler', bearerAuth(options.tenancy));
+    authentication.install(scoped);
     tenancyRoutes(scoped, options.tenancy);
     gatewayRoutes(scoped, options.gateways);
+    profileRoutes(scoped, options.clusters);
+    ipPoolRoutes(scoped, options.clusters);
+    clusterRoutes(scoped, options.clusters);
+    jobRoutes(scoped, options.jobs);
+    eventRoutes(scoped, options.jobs);
+    done();
+  });
+  const gate = ConnectionGate.install(app.server, limits, options.logger);
+  // Sockets still before TLS are unknown to the HTTP server, whose close would wait for their deadlines.
+  app.addHook('preClose', (done) => {
+    gate.close();
     done();
   });
   return app;

@@ -47,8 +47,11 @@ export function gatewayRoutes(app: App, deps: GatewayRouteDeps): void {
   app.get('/v1/gateways', { schema: { tags: ['gateways'], response: { 200: Type.Array(S.Gateway), ...errors } } }, async (req) =>
     (await deps.gateways.list(req.principal.tenantId)).map(out));
 
-  app.get('/v1/gateways/:id', { schema: { tags: ['gateways'], params: S.IdParam, response: { 200: S.Gateway, ...errors } } }, async (req) =>
-    out(await deps.gateways.get(req.principal.tenantId, req.params.id)));
+  app.get('/v1/gateways/:id', { schema: { tags: ['gateways'], params: S.IdParam, response: { 200: S.Gateway, ...errors } } }, async (req) => {
+    const gateway = await deps.gateways.get(req.principal.tenantId, req.params.id);
+    const code = await deps.codes.status(gateway.tenant_id, gateway.id);
+    return { ...out(gateway), pairingCode: code ? { state: code.state, expiresAt: new Date(code.expiresAt).toISOString(), failedAttempts: code.failedAttempts } : null };
+  });
 
   app.post('/v1/gateways/:id/pairing-code', { schema: { tags: ['gateways'], params: S.IdParam, response: { 201: S.PairingCodeIssued, ...errors } } }, async (req, reply) => {
     requireTenantAdmin(req.principal);

@@ -19,6 +19,17 @@ export interface ServeFlags {
   readonly maxFrameBytes?: string;
   readonly maxTlsHandshakes?: string;
   readonly inventoryTimeout?: string;
+  readonly maxConnections?: string;
+  readonly maxConnectionsPerAddress?: string;
+  readonly clientHelloTimeout?: string;
+  readonly tlsHandshakeTimeout?: string;
+  readonly tlsSlotTimeout?: string;
+  readonly headersTimeout?: string;
+  readonly requestTimeout?: string;
+  readonly keepAliveTimeout?: string;
+  readonly handshakeTimeout?: string;
+  readonly pairingAttemptsPerMinute?: string;
+  readonly unauthenticatedPerMinute?: string;
 }
 
 /** `pcg-relay serve`: starts the relay and closes it on SIGTERM or SIGINT. */
@@ -35,6 +46,19 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   const clientCertLifetimeMs = duration('cert-lifetime', flags.certLifetime);
   const busyRetryAfterMs = duration('busy-retry-after', flags.busyRetryAfter);
   const inventoryTimeoutMs = duration('inventory-timeout', flags.inventoryTimeout);
+  // Connection bounds and deadlines (ConnectionGate, HTTP timeouts, tunnel handshake): set only when given.
+  const connectionFlags = Object.fromEntries(Object.entries({
+    maxConnections: positiveInt('max-connections', flags.maxConnections),
+    maxConnectionsPerAddress: positiveInt('max-connections-per-address', flags.maxConnectionsPerAddress),
+    clientHelloTimeoutMs: duration('client-hello-timeout', flags.clientHelloTimeout),
+    tlsHandshakeTimeoutMs: duration('tls-handshake-timeout', flags.tlsHandshakeTimeout),
+    tlsSlotTimeoutMs: duration('tls-slot-timeout', flags.tlsSlotTimeout),
+    headersTimeoutMs: duration('headers-timeout', flags.headersTimeout),
+    requestTimeoutMs: duration('request-timeout', flags.requestTimeout),
+    keepAliveTimeoutMs: duration('keep-alive-timeout', flags.keepAliveTimeout),
+    handshakeTimeoutMs: duration('handshake-timeout', flags.handshakeTimeout),
+  }).filter(([, value]) => value !== undefined)) as Partial<Record<'maxConnections' | 'maxConnectionsPerAddress' | 'clientHelloTimeoutMs' | 'tlsHandshakeTimeoutMs'
+    | 'tlsSlotTimeoutMs' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs' | 'handshakeTimeoutMs', number>>;
   const relay = await Relay.create({
     dataDir,
     ...(flags.listen ? { listen: flags.listen } : {}),
@@ -50,6 +74,9 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
     ...(flags.maxFrameBytes ? { maxFrameBytes: positiveInt('max-frame-bytes', flags.maxFrameBytes) } : {}),
     ...(inventoryTimeoutMs !== undefined ? { inventoryTimeoutMs } : {}),
     ...(flags.maxTlsHandshakes ? { maxConcurrentTlsHandshakes: positiveInt('max-tls-handshakes', flags.maxTlsHandshakes) } : {}),
+    ...connectionFlags,
+    ...(flags.pairingAttemptsPerMinute ? { pairingAttemptsPerMinute: positiveInt('pairing-attempts-per-minute', flags.pairingAttemptsPerMinute) } : {}),
+    ...(flags.unauthenticatedPerMinute ? { unauthenticatedPerMinute: positiveInt('unauthenticated-per-minute', flags.unauthenticatedPerMinute) } : {}),
   });
   const stop = (): void => {
     relay.log.info('relay stopping');

@@ -9,7 +9,7 @@ import type { PairedFrame, PairMessage } from '../../proto/schemas/index.js';
 import type { CertificateAuthority } from '../tls/certificate-authority.js';
 import type { GatewayStore } from '../store/gateway-store.js';
 import type { GatewayTable, RelayDatabase } from '../store/schema.js';
-import type { PairingCodes } from './pairing-codes.js';
+import { pairingCodeRefused, type PairingCodes } from './pairing-codes.js';
 
 export interface PreparedPairing {
   readonly gateway: GatewayTable;
@@ -47,7 +47,7 @@ export class PairingService {
       throw new PcgError('PCG_ERR_BAD_REQUEST', 'the CSR is not for the signing key sent in the pair message');
     }
     const gateway = await this.gateways.findById(code.gateway_id);
-    if (!gateway) throw new PcgError('PCG_ERR_PAIR_CODE_INVALID', 'the pairing code belongs to no gateway');
+    if (!gateway) throw pairingCodeRefused(); // the foreign key makes this unreachable; answer as for any refused code
     if (gateway.revoked_at !== null) throw new PcgError('PCG_ERR_GATEWAY_REVOKED', `gateway ${gateway.id} is revoked`);
     return { gateway, clientKey: csr.publicKey };
   }

@@ -1,8 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../proto/clock.js';
-import type { ClusterEventTable, RelayDatabase } from './schema.js';
+import type { ClusterEventTable, ClusterTable, RelayDatabase } from './schema.js';
 
 export type ClusterEvent = Omit<ClusterEventTable, 'id'> & { id: number };
+
+/** What event readers need of a cluster: whose it is and whether it is gone. */
+export type ClusterScope = Pick<ClusterTable, 'id' | 'tenant_id' | 'project_id' | 'gateway_id' | 'state' | 'deleted_at'>;
 
 export interface NewClusterEvent {
   readonly clusterId: string;
@@ -38,5 +41,11 @@ export class ClusterEventStore {
       .where('tenant_id', '=', tenantId).where('cluster_id', '=', clusterId).where('id', '>', afterId)
       .orderBy('id').limit(limit).execute();
     return rows.map((r) => ({ ...r, id: Number(r.id) }));
+  }
+
+  /** A cluster of one tenant (deleted ones included: their events stay readable), or undefined. */
+  cluster(tenantId: string, clusterId: string): Promise<ClusterScope | undefined> {
+    return this.db.selectFrom('clusters').select(['id', 'tenant_id', 'project_id', 'gateway_id', 'state', 'deleted_at'])
+      .where('id', '=', clusterId).where('tenant_id', '=', tenantId).executeTakeFirst();
   }
 }

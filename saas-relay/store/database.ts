@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import Sqlite from 'better-sqlite3';
 import pg from 'pg';
@@ -52,7 +53,26 @@ export async function openDatabase(target: string): Promise<Database> {
   };
 }
 
+/**
+ * The store holds keyed hashes of pairing codes and API keys: 0600 like the relay's keys. SQLite
+ * gives its -wal and -shm files the mode of the database file, so the database file is made
+ * 0600 before SQLite opens it (and an existing one from an older relay is tightened, with its
+ * companions).
+ */
+function restrictStoreFiles(file: string): void {
+  if (file === ':memory:' || file === '') return;
+  closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(path, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+}
+
 function sqliteDialect(file: string): SqliteDialect {
+  restrictStoreFiles(file);
   const sqlite = new Sqlite(file);
   // WAL + NORMAL: durable across process crashes, fast enough for a heartbeat per gateway.
   sqlite.pragma('journal_mode = WAL');

@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../../proto/clock.js';
-import type { ClusterSpec, JobAction, JobKind } from '../../proto/schemas/jobs.js';
+import { PcgError } from '../../proto/errors.js';
+import type { ClusterSpec, JobAction, JobEvent, JobKind, JobOutcome, JobResult, JobState } from '../../proto/schemas/jobs.js';
 import { newId } from './ids.js';
 import type { JobTable, RelayDatabase } from './schema.js';
 
@@ -13,12 +14,60 @@ export interface NewJob {
   readonly spec: ClusterSpec;
 }
 
+/** States a job can still move from; everything else is terminal. */
+export const UNFINISHED_JOB_STATES = ['queued', 'dispatched', 'running'] as const satisfies readonly JobState[];
+
+/**
+ * What follows a job's transitions inside the same transaction (saas-relay/jobs/job-outcomes.ts):
+ * the cluster's state, nodes and addresses, and the user-facing event of a finished job.
+ */
+export interface JobLifecycleHooks {
+  /** The gateway acknowledged these jobs: their clusters show them busy (provisioning, scaling, deleting). */
+  started(trx: Transaction<RelayDatabase>, jobs: readonly JobTable[]): Promise<void>;
+  /** The job became terminal; `result` is null when the relay ended it (cancelled before it ran). */
+  finished(trx: Transaction<RelayDatabase>, job: JobTable, outcome: JobOutcome, result: JobResult | null): Promise<void>;
+}
+
+export interface JobStoreOptions {
+  /** How long a dispatched job may wait for its ack before it is queued again. @default 15_000 */
+  readonly leaseMs?: number;
+  readonly hooks?: JobLifecycleHooks;
+}
+
+/** A report as it came over the tunnel (proto JobReportFrame without the framing). */
+export interface JobReport {
+  readonly job_id: string;
+  readonly events: readonly JobEvent[];
+  readonly result?: JobResult | undefined;
+}
+
+export interface ReportApplied {
+  readonly job: JobTable;
+  /** Highest event seq stored for the job: the gateway may forget everything up to it. */
+  readonly seq: number;
+  /** Events stored by this report (0 for a resend). */
+  readonly stored: number;
+  /** This report made the job terminal. */
+  readonly finished: boolean;
+}
+
+export type CancelOutcome = 'cancelled' | 'cancel-requested' | 'already-finished';
+
 /**
  * Jobs in the relay store: `queued → dispatched → running → succeeded | failed | cancelled`.
- * Every state change is one conditional UPDATE, so two relays never both move a job.
+ * Every state change is one conditional UPDATE (the condition is the state it moves from), so of
+ * two relays racing for a job exactly one moves it, and the other sees zero rows changed.
+ * Reports and acks are fenced by the gateway's session epoch: they count only when they came over
+ * the session the store knows as current.
  */
 export class JobStore {
-  constructor(private readonly db: Kysely<RelayDatabase>, private readonly clock: Clock) {}
+  readonly #leaseMs: number;
+  readonly #hooks: JobLifecycleHooks | undefined;
+
+  constructor(private readonly db: Kysely<RelayDatabase>, private readonly clock: Clock, options: JobStoreOptions = {}) {
+    this.#leaseMs = options.leaseMs ?? 15_000;
+    this.#hooks = options.hooks;
+  }
 
   /**
    * Queues a job; pass the caller's transaction as `db` so the job exists exactly when the change
@@ -34,4 +83,249 @@ export class JobStore {
     await db.insertInto('jobs').values(row).execute();
     return row;
   }
+
+  /** One job of one tenant (404 for every other tenant). */
+  async get(tenantId: string, id: string): Promise<JobTable> {
+    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).where('tenant_id', '=', tenantId).executeTakeFirst();
+    if (!row) throw new PcgError('PCG_ERR_NOT_FOUND', `job ${id} not found`);
+    return row;
+  }
+
+  /** A cluster's jobs, newest first. */
+  listForCluster(tenantId: string, clusterId: string, limit = 100): Promise<JobTable[]> {
+    return this.db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId).where('cluster_id', '=', clusterId)
+      .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  /**
+   * Gateways held by `relayId` (per the store) with work for their dispatcher: a queued job ready
+   * to go (the oldest unfinished of its cluster), or an unfinished job with a cancel request.
+   * What a relay's safety-net poll looks for.
+   */
+  async gatewaysWithWork(relayId: string, limit = 1000): Promise<string[]> {
+    const rows = await this.db.selectFrom('jobs').select('jobs.gateway_id').distinct()
+      .innerJoin('gateways', 'gateways.id', 'jobs.gateway_id')
+      .where('gateways.relay_id', '=', relayId)
+      .where((eb) => eb.or([
+        eb.and([eb('jobs.state', '=', 'queued'), eb.not(eb.exists(this.#olderUnfinished()))]),
+        eb.and([eb('jobs.state', 'in', UNFINISHED_JOB_STATES), eb('jobs.cancel_requested_at', 'is not', null)]),
+      ]))
+      .limit(limit).execute();
+    return rows.map((r) => r.gateway_id);
+  }
+
+  /**
+   * queued → dispatched (attempts + 1, a lease) for jobs of `gatewayIds`, oldest first, at most
+   * `limit`. Only the oldest unfinished job of a cluster is ever taken, so one cluster's jobs run
+   * in creation order; a job with a cancel request is never dispatched.
+   */
+  async claim(gatewayIds: readonly string[], limit: number): Promise<JobTable[]> {
+    if (gatewayIds.length === 0) return [];
+    const now = this.clock.now();
+    // Candidates first (no lock), then one conditional UPDATE: the UPDATE re-checks everything,
+    // so a candidate another relay took meanwhile is simply not returned.
+    const candidates = await this.db.selectFrom('jobs').select('id')
+      .where('gateway_id', 'in', gatewayIds).where('state', '=', 'queued').where('cancel_requested_at', 'is', null)
+      .where((eb) => eb.not(eb.exists(this.#olderUnfinished())))
+      .orderBy('created_at').orderBy('id').limit(limit).execute();
+    if (candidates.length === 0) return [];
+    const rows = await this.db.updateTable('jobs')
+      .set((eb) => ({ state: 'dispatched', attempts: eb('attempts', '+', 1), lease_until: now + this.#leaseMs, updated_at: now }))
+      .where('id', 'in', candidates.map((c) => c.id)).where('state', '=', 'queued').where('cancel_requested_at', 'is', null)
+      .where((eb) => eb.not(eb.exists(this.#olderUnfinished())))
+      .returningAll().execute();
+    return rows.sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
+  }
+
+  /** An unfinished job of the same cluster created before the `jobs` row under test. */
+  #olderUnfinished() {
+    // `jobs.*` names the outer row (the subquery's own is aliased `older`), on both engines.
+    return this.db.selectFrom('jobs as older').select('older.id')
+      .where('older.cluster_id', '=', sql.ref<string>('jobs.cluster_id'))
+      .where('older.state', 'in', UNFINISHED_JOB_STATES)
+      .where((eb) => eb.or([
+        eb('older.created_at', '<', sql.ref<number>('jobs.created_at')),
+        eb.and([eb('older.created_at', '=', sql.ref<number>('jobs.created_at')), eb('older.id', '<', sql.ref<string>('jobs.id'))]),
+      ]));
+  }
+
+  /** Jobs these gateways were given and have not finished (dispatched, running), oldest first: re-offered when a gateway reconnects. */
+  inFlight(gatewayIds: readonly string[], limit = 1000): Promise<JobTable[]> {
+    if (gatewayIds.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('jobs').selectAll().where('gateway_id', 'in', gatewayIds).where('state', 'in', ['dispatched', 'running'])
+      .orderBy('created_at').orderBy('id').limit(limit).execute();
+  }
+
+  /** A dispatched job offered again gets a fresh lease; false when it moved on meanwhile. */
+  async renewLease(id: string): Promise<boolean> {
+    const now = this.clock.now();
+    const r = await this.db.updateTable('jobs').set({ lease_until: now + this.#leaseMs, updated_at: now })
+      .where('id', '=', id).where('state', '=', 'dispatched').executeTakeFirst();
+    return r.numUpdatedRows === 1n;
+  }
+
+  /**
+   * dispatched → queued for an offer that could not be sent (the tunnel closed): only the attempt
+   * that was claimed, so a later claim by another relay is never undone.
+   */
+  async release(id: string, attempts: number): Promise<boolean> {
+    const r = await this.db.updateTable('jobs').set({ state: 'queued', lease_until: null, updated_at: this.clock.now() })
+      .where('id', '=', id).where('state', '=', 'dispatched').where('attempts', '=', attempts).executeTakeFirst();
+    return r.numUpdatedRows === 1n;
+  }
+
+  /** Dispatched jobs whose lease ran out go back to the queue; returns their gateways (to wake whoever holds them). */
+  async requeueExpired(): Promise<string[]> {
+    const now = this.clock.now();
+    const rows = await this.db.updateTable('jobs').set({ state: 'queued', lease_until: null, updated_at: now })
+      .where('state', '=', 'dispatched').where('lease_until', '<', now)
+      .returning('gateway_id').execute();
+    return [...new Set(rows.map((r) => r.gateway_id))];
+  }
+
+  /**
+   * The gateway acknowledged an offer (accepted, already running, or finished): dispatched (or
+   * queued again after a lost lease, or running under an older epoch) → running with the session's
+   * epoch. Throws PCG_ERR_STALE_EPOCH when the session is not the gateway's current one.
+   * Returns false when the job had already ended (its report beat the ack).
+   */
+  async ack(jobId: string, gatewayId: string, epoch: number): Promise<boolean> {
+    const { started, stale } = await this.ackMany([{ jobId, gatewayId, epoch }]);
+    if (stale.length > 0) throw new PcgError('PCG_ERR_STALE_EPOCH', `session epoch ${epoch} of gateway ${gatewayId} is superseded; not stored`);
+    return started.length === 1;
+  }
+
+  /**
+   * Many acks in one transaction (the dispatcher gathers those that arrive together): one fencing
+   * statement for all their gateways, one UPDATE per epoch value, the cluster states by kind.
+   * Acks over a superseded epoch are returned as `stale` and change nothing.
+   */
+  async ackMany(acks: ReadonlyArray<{ jobId: string; gatewayId: string; epoch: number }>): Promise<{ started: string[]; stale: string[] }> {
+    if (acks.length === 0) return { started: [], stale: [] };
+    return this.db.transaction().execute(async (trx) => {
+      const pairs = [...new Map(acks.map((a) => [`${a.gatewayId}:${a.epoch}`, a])).values()];
+      // Takes each gateway row's lock: no new session of these gateways commits before this does.
+      const fenced = await trx.updateTable('gateways').set((eb) => ({ epoch: eb.ref('epoch') }))
+        .where((eb) => eb.or(pairs.map((p) => eb.and([eb('id', '=', p.gatewayId), eb('epoch', '=', p.epoch)]))))
+        .returning(['id', 'epoch']).execute();
+      const current = new Set(fenced.map((r) => `${r.id}:${r.epoch}`));
+      const valid = acks.filter((a) => current.has(`${a.gatewayId}:${a.epoch}`));
+      const byEpoch = new Map<number, string[]>();
+      for (const a of valid) byEpoch.set(a.epoch, [...(byEpoch.get(a.epoch) ?? []), a.jobId]);
+      const now = this.clock.now();
+      const rows: JobTable[] = [];
+      for (const [epoch, ids] of byEpoch) {
+        // The offer went to the job's own gateway, so the ack's session is the job's gateway's.
+        rows.push(...await trx.updateTable('jobs').set({ state: 'running', epoch, lease_until: null, updated_at: now })
+          .where('id', 'in', ids).where('state', 'in', UNFINISHED_JOB_STATES)
+          .returningAll().execute());
+      }
+      if (rows.length > 0) await this.#hooks?.started(trx, rows);
+      return { started: rows.map((r) => r.id), stale: acks.filter((a) => !current.has(`${a.gatewayId}:${a.epoch}`)).map((a) => a.jobId) };
+    });
+  }
+
+  /**
+   * Stores a report: its events once each (by job and seq, so a resend stores nothing twice) and,
+   * with a result, the job's terminal state together with what follows for its cluster (hooks),
+   * all in one transaction fenced by the session epoch. A result for a job already terminal (the
+   * relay cancelled it outright, or this is a resend) changes nothing; the ack tells its state.
+   */
+  async applyReport(gatewayId: string, epoch: number, report: JobReport): Promise<ReportApplied> {
+    return this.db.transaction().execute(async (trx) => {
+      await fenceEpoch(trx, gatewayId, epoch);
+      const job = await trx.selectFrom('jobs').selectAll().where('id', '=', report.job_id).where('gateway_id', '=', gatewayId).executeTakeFirst();
+      if (!job) throw new PcgError('PCG_ERR_NOT_FOUND', `job ${report.job_id} is not a job of this gateway`);
+      const now = this.clock.now();
+      let stored = 0;
+      if (report.events.length > 0) {
+        const inserted = await trx.insertInto('cluster_events').values(report.events.map((e) => ({
+          cluster_id: job.cluster_id, tenant_id: job.tenant_id, job_id: job.id, seq: e.seq, at: e.at,
+          step: e.step, node: e.node ?? null, level: e.level, message: e.message,
+        }))).onConflict((oc) => oc.columns(['job_id', 'seq']).doNothing()).returning('id').execute();
+        stored = inserted.length;
+      }
+      const maxSeq = report.events.reduce((m, e) => Math.max(m, e.seq), job.last_seq);
+      const result = report.result;
+      const finishing = result !== undefined && (UNFINISHED_JOB_STATES as readonly string[]).includes(job.state);
+      const updated = await trx.updateTable('jobs')
+        .set((eb) => ({
+          // max() in SQL: two reports of one job committed out of order never move last_seq back.
+          last_seq: eb.case().when('last_seq', '<', maxSeq).then(maxSeq).else(eb.ref('last_seq')).end(),
+          updated_at: now,
+          ...(finishing ? {
+            state: result.outcome, result: JSON.stringify(result), error_code: result.error?.code ?? null,
+            error_message: result.error?.message ?? null, finished_at: now, lease_until: null,
+          } : {}),
+        }))
+        .where('id', '=', job.id)
+        .$if(finishing, (qb) => qb.where('state', 'in', UNFINISHED_JOB_STATES))
+        .returningAll().executeTakeFirst();
+      const finished = finishing && updated !== undefined;
+      const after = updated ?? { ...job, last_seq: maxSeq };
+      if (finished) await this.#hooks?.finished(trx, after, result.outcome, result);
+      return { job: after, seq: after.last_seq, stored, finished };
+    });
+  }
+
+  /**
+   * A user's cancel: queued → cancelled at once (with its cluster outcome); dispatched or running
+   * → cancel_requested_at, and the gateway confirms with its result (the dispatcher sends
+   * job.cancel). Code that cancels inside its own transaction (a cluster delete) may instead set
+   * cancel_requested_at on the active jobs itself: the dispatcher treats both alike.
+   */
+  async requestCancel(tenantId: string, id: string): Promise<{ outcome: CancelOutcome; job: JobTable }> {
+    const now = this.clock.now();
+    const cancelled = await this.cancelOutright(id, 'queued', tenantId);
+    if (cancelled) return { outcome: 'cancelled', job: cancelled };
+    await this.db.updateTable('jobs').set({ cancel_requested_at: now, updated_at: now })
+      .where('id', '=', id).where('tenant_id', '=', tenantId).where('state', 'in', ['dispatched', 'running']).where('cancel_requested_at', 'is', null)
+      .execute();
+    const job = await this.get(tenantId, id);
+    if (job.state === 'queued') return this.requestCancel(tenantId, id); // lease expired in between: cancel it now
+    return { outcome: job.state === 'dispatched' || job.state === 'running' ? 'cancel-requested' : 'already-finished', job };
+  }
+
+  /**
+   * Ends a job as cancelled without its gateway: a queued job, or one the gateway says it never
+   * saw (`unknown`) or whose lease ran out after a cancel request. Conditional on `from`.
+   */
+  async cancelOutright(id: string, from: 'queued' | 'requested', tenantId?: string): Promise<JobTable | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const now = this.clock.now();
+      const row = await trx.updateTable('jobs')
+        .set({ state: 'cancelled', cancel_requested_at: now, finished_at: now, updated_at: now, lease_until: null, error_code: 'PCG_ERR_JOB_CANCELLED', error_message: 'cancelled before the gateway ran it' })
+        .where('id', '=', id)
+        .$if(tenantId !== undefined, (qb) => qb.where('tenant_id', '=', tenantId!))
+        .$if(from === 'queued', (qb) => qb.where('state', '=', 'queued'))
+        .$if(from === 'requested', (qb) => qb.where('state', 'in', UNFINISHED_JOB_STATES).where('cancel_requested_at', 'is not', null))
+        .returningAll().executeTakeFirst();
+      if (row) await this.#hooks?.finished(trx, row, 'cancelled', null);
+      return row;
+    });
+  }
+
+  /** Unfinished jobs of these gateways with a cancel request: the dispatcher asks their gateway to stop them. */
+  cancelRequested(gatewayIds: readonly string[], limit = 500): Promise<JobTable[]> {
+    if (gatewayIds.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('jobs').selectAll()
+      .where('gateway_id', 'in', gatewayIds).where('state', 'in', UNFINISHED_JOB_STATES).where('cancel_requested_at', 'is not', null)
+      .orderBy('created_at').limit(limit).execute();
+  }
+
+  /** Queued jobs someone marked for cancel directly (e.g. a cluster delete): any relay ends them. */
+  queuedWithCancelRequest(limit = 500): Promise<JobTable[]> {
+    return this.db.selectFrom('jobs').selectAll().where('state', '=', 'queued').where('cancel_requested_at', 'is not', null).limit(limit).execute();
+  }
+}
+
+/**
+ * Epoch fencing: counts only if `epoch` is the gateway's current session. The no-op UPDATE takes
+ * the gateway row's lock, so a new session (beginSession bumps the epoch) cannot commit between
+ * this check and the caller's commit: on PostgreSQL it waits, on SQLite the write lock is held.
+ */
+export async function fenceEpoch(trx: Kysely<RelayDatabase>, gatewayId: string, epoch: number): Promise<void> {
+  const r = await trx.updateTable('gateways').set((eb) => ({ epoch: eb.ref('epoch') }))
+    .where('id', '=', gatewayId).where('epoch', '=', epoch).executeTakeFirst();
+  if (r.numUpdatedRows !== 1n) throw new PcgError('PCG_ERR_STALE_EPOCH', `session epoch ${epoch} of gateway ${gatewayId} is superseded; not stored`);
 }

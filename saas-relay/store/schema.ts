@@ -177,7 +177,8 @@ export interface ClusterNodeTable {
   cluster_id: string;
   name: string;
   role: 'control-plane' | 'worker';
-  state: 'desired' | 'present' | 'missing';
+  /** `removing`: dropped from the desired set by a scale-down; the row and its address go when the job succeeds. */
+  state: 'desired' | 'present' | 'missing' | 'removing';
   vm: string | null;
   instance_uuid: string | null;
   ip: string | null;

@@ -8,6 +8,7 @@ import { certRenewalHandlers } from './handlers/cert-renewal-handlers.js';
 import { echoHandlers } from './handlers/echo-handlers.js';
 import { heartbeatHandlers } from './handlers/heartbeat-handlers.js';
 import { inventoryHandlers } from './handlers/inventory-handlers.js';
+import { jobHandlers, type JobHandlerDeps } from './handlers/job-handlers.js';
 import { peerErrorHandlers } from './handlers/peer-error-handlers.js';
 import { vcenterInfoHandlers } from './handlers/vcenter-info-handlers.js';
 import type { TunnelSession } from './tunnel-session.js';
@@ -18,6 +19,8 @@ export interface RelayHandlerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly clientCertLifetimeMs: number;
+  /** Job acks, reports and drift (jobs/). */
+  readonly jobs: JobHandlerDeps;
 }
 
 /** Every frame the relay handles, by feature: a new frame type is one more line here. */
@@ -27,6 +30,7 @@ export function relayHandlers(deps: RelayHandlerDeps): HandlerTable<TunnelSessio
     certRenewalHandlers(deps),
     vcenterInfoHandlers(deps),
     inventoryHandlers(),
+    jobHandlers(deps.jobs),
     echoHandlers(),
     peerErrorHandlers(deps),
   ]);

@@ -18,6 +18,7 @@ import { Secret } from '../../proto/secret.js';
 import type { ChallengeMessage, GatewayOpening, RejectMessage } from '../../proto/schemas/index.js';
 import { negotiateProtocol } from '../../proto/version.js';
 import type { PairingService, PreparedPairing } from '../pairing/pairing-service.js';
+import { RateLimitedError, type AddressRateLimiter } from '../security/address-rate-limiter.js';
 import type { GatewayStore } from '../store/gateway-store.js';
 import type { GatewayTable } from '../store/schema.js';
 
@@ -26,6 +27,15 @@ export interface HandshakeServices {
   readonly pairing: PairingService;
   readonly signingKey: KeyPair;
   readonly handshakeTimeoutMs: number;
+  /** Per-address limits on failures; none when absent (tests of the handshake alone). */
+  readonly limits?: HandshakeLimits | undefined;
+}
+
+export interface HandshakeLimits {
+  /** `pair` messages whose code was not proven (wrong, unknown, used up: one refusal). */
+  readonly pairing: AddressRateLimiter;
+  /** Handshakes without a valid identity: a `hello` without this gateway's client certificate, a malformed opening. */
+  readonly unauthenticated: AddressRateLimiter;
 }
 
 export interface AuthenticatedSession {
@@ -64,7 +74,8 @@ function nextText(ws: WebSocket, timeoutMs: number): Promise<string> {
   });
 }
 
-export function rejectConnection(ws: WebSocket, error: PcgError, retryAfterMs?: number): void {
+/** Sends `reject` and closes with the error's close code; a RateLimitedError carries its own retry hint. */
+export function rejectConnection(ws: WebSocket, error: PcgError, retryAfterMs = error instanceof RateLimitedError ? error.retryAfterMs : undefined): void {
   const message: RejectMessage = { type: 'reject', code: error.code, message: error.message.slice(0, 1024), ...(retryAfterMs !== undefined ? { retry_after_ms: retryAfterMs } : {}) };
   if (ws.readyState === ws.OPEN) {
     ws.send(JSON.stringify(message));
@@ -86,8 +97,38 @@ function assertClientCertificate(socket: TLSSocket, gatewayId: string): void {
 
 export type HandshakeOutcome = { kind: 'session'; session: AuthenticatedSession } | { kind: 'paired'; gatewayId: string };
 
+/**
+ * Counts a failure that proved nothing against `limiter` and returns the error to throw: `error`
+ * itself, or PCG_ERR_RATE_LIMITED when the address has no failures left (not counted again, so
+ * a client that waits as told gets back in).
+ */
+function failed(limiter: AddressRateLimiter | undefined, address: string | undefined, what: string, error: unknown): unknown {
+  if (!limiter) return error;
+  try {
+    limiter.assertAdmitted(address, what);
+  } catch (limited) {
+    return limited;
+  }
+  limiter.recordFailure(address);
+  return error;
+}
+
+/**
+ * Handshake order (proto/README.md): opening → [hello: client certificate, then the gateway's
+ * record | pair: rate limit, then the code] → challenge → auth. A hello is judged by its
+ * certificate before the store is asked, so without one every gateway id gets the same
+ * PCG_ERR_HANDSHAKE, and a gateway that has its certificate is never rate limited.
+ */
 export async function runRelayHandshake(ws: WebSocket, socket: TLSSocket, services: HandshakeServices): Promise<HandshakeOutcome> {
-  const opening: GatewayOpening = parseGatewayOpening(await nextText(ws, services.handshakeTimeoutMs));
+  const address = socket.remoteAddress;
+  const limits = services.limits;
+  const text = await nextText(ws, services.handshakeTimeoutMs);
+  let opening: GatewayOpening;
+  try {
+    opening = parseGatewayOpening(text);
+  } catch (err) {
+    throw failed(limits?.unauthenticated, address, 'invalid handshakes', err);
+  }
   const proto = negotiateProtocol(opening.proto);
   const eph = generateKeyPair('X25519');
   const nonce = randomBytes(32);
@@ -96,14 +137,25 @@ export async function runRelayHandshake(ws: WebSocket, socket: TLSSocket, servic
   let csrDigest: Uint8Array = EMPTY;
   let pairing: PreparedPairing | undefined;
   if (opening.type === 'hello') {
+    try {
+      assertClientCertificate(socket, opening.gateway_id);
+    } catch (err) {
+      throw failed(limits?.unauthenticated, address, 'handshakes without a valid client certificate', err);
+    }
     const found = await services.gateways.findById(opening.gateway_id);
     if (!found || found.paired_at === null || found.sign_pub === null) throw new PcgError('PCG_ERR_GATEWAY_UNKNOWN', `gateway ${opening.gateway_id} is not paired with this relay`);
     if (found.revoked_at !== null) throw new PcgError('PCG_ERR_GATEWAY_REVOKED', `gateway ${found.id} is revoked`);
-    assertClientCertificate(socket, found.id);
     gateway = found;
     gatewaySignPub = Buffer.from(found.sign_pub, 'base64');
   } else {
-    pairing = await services.pairing.prepare(opening, new Secret(opening.code_secret));
+    limits?.pairing.assertAdmitted(address, 'failed pairing attempts');
+    try {
+      pairing = await services.pairing.prepare(opening, new Secret(opening.code_secret));
+    } catch (err) {
+      // Only the one refusal proves nothing; USED, EXPIRED, REVOKED or a bad CSR come after the secret was proven.
+      if (err instanceof PcgError && err.code === 'PCG_ERR_PAIR_CODE_INVALID') limits?.pairing.recordFailure(address);
+      throw err;
+    }
     gateway = pairing.gateway;
     gatewaySignPub = Buffer.from(opening.sign_pub, 'base64');
     csrDigest = createHash('sha256').update(opening.csr).digest();

@@ -33,7 +33,7 @@ describe('GatewayDaemon', function () {
 
   it('refuses an unpaired state dir with PCG_ERR_NOT_PAIRED and writes nothing there', async () => {
     const state = join(dir.path, 'empty');
-    const config = loadGatewayConfig([`--state-dir=${state}`], {});
+    const config = loadGatewayConfig([`--state-dir=${state}`, '--https-port=0', '--https-host=127.0.0.1'], {});
     await assert.rejects(GatewayDaemon.create(config, { clock: systemClock, log, proxy: {} }), (err: unknown) => err instanceof PcgError && err.code === 'PCG_ERR_NOT_PAIRED');
     assert.equal(existsSync(state), false);
   });
@@ -42,7 +42,7 @@ describe('GatewayDaemon', function () {
     const gw = await createGateway(api, 'dc-daemon');
     const state = join(dir.path, 'gw');
     assert.equal((await pairCli(relay, state, gw.pairingCode)).code, 0);
-    const daemon = (await GatewayDaemon.create(loadGatewayConfig([`--state-dir=${state}`], {}), { clock: systemClock, log, proxy: {} })).start();
+    const daemon = (await GatewayDaemon.create(loadGatewayConfig([`--state-dir=${state}`, '--https-port=0', '--https-host=127.0.0.1'], {}), { clock: systemClock, log, proxy: {} })).start();
     assert.equal(daemon.state, 'running');
     await waitFor('online at the relay', async () => (await api.get<{ status: string }>(`/v1/gateways/${gw.id}`)).body.status === 'online');
     await waitFor('status online', async () => (await readStatus(state))?.state === 'online');

@@ -145,19 +145,19 @@ describe('relay admission control', function () {
 
 describe('relay TLS admission gate', function () {
   this.timeout(30_000);
-  it('queues connections beyond the TLS cap in order, and a silent client cannot hold its slot', async () => {
+  it('queues connections beyond the TLS cap in order, and a silent client never takes the slot', async () => {
     const { connect } = await import('node:net');
     const relay = await RelayProcess.start({ args: ['--max-tls-handshakes', '1'] });
     try {
       const api = new ApiClient(relay.url, relay.caCert, (await relay.createTenant('gate')).apiKey);
-      // Takes the only slot and never sends a ClientHello.
+      // Never sends a ClientHello: it waits apart (issue 7) and never holds the only slot.
       const silent = connect(relay.port, '127.0.0.1');
       await new Promise((resolve) => silent.once('connect', resolve));
       const started = Date.now();
       const results = await Promise.all(Array.from({ length: 20 }, () => api.get<{ name: string }>('/v1/tenant')));
       assert.deepEqual([...new Set(results.map((r) => `${r.status} ${r.body.name}`))], ['200 gate']);
       const waited = Date.now() - started;
-      assert.ok(waited >= 1500 && waited < 6000, `waited ${waited} ms for the silent client's slot`);
+      assert.ok(waited < 1500, `20 calls through one TLS slot took ${waited} ms beside a silent client`);
       silent.destroy();
     } finally {
       await relay.stop();

@@ -53,8 +53,8 @@ function storeSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ target:
       assert.equal(database.dialect, engine);
       const again = await openDatabase(target);
       await again.close();
-      const row = await sql<{ n: number }>`select count(*) as n from kysely_migration`.execute(database.db);
-      assert.equal(Number(row.rows[0]!.n), 2, '0001_initial and 0002_tunnel_routing, each once');
+      const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(database.db);
+      assert.deepEqual(rows.rows.map((r) => r.name), ['0001_initial', '0002_tunnel_routing', '0003_clusters'], 'each once');
     });
 
     it('creates a tenant with a default project, an admin and a working API key', async () => {
@@ -134,9 +134,9 @@ function storeSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ target:
       it('locks after 5 wrong secrets, even for the right one afterwards', async () => {
         const { id, secret } = split((await codes.issue(tenantId, gatewayId)).code);
         const wrong = new Secret(secret.startsWith('0') ? `1${secret.slice(1)}` : `0${secret.slice(1)}`);
-        for (let i = 0; i < 4; i++) await assert.rejects(codes.check(id, wrong), rejectsWith('PCG_ERR_PAIR_CODE_INVALID'));
-        await assert.rejects(codes.check(id, wrong), rejectsWith('PCG_ERR_PAIR_CODE_LOCKED'));
-        await assert.rejects(codes.check(id, new Secret(secret)), rejectsWith('PCG_ERR_PAIR_CODE_LOCKED'));
+        for (let i = 0; i < 5; i++) await assert.rejects(codes.check(id, wrong), rejectsWith('PCG_ERR_PAIR_CODE_INVALID'));
+        // Locked answers like an unknown id, to the right secret too (issue 7; see pairing-codes.ts).
+        await assert.rejects(codes.check(id, new Secret(secret)), rejectsWith('PCG_ERR_PAIR_CODE_INVALID'));
       });
 
       it('a new code replaces the gateway\'s previous one', async () => {

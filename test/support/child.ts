@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { waitFor } from './wait-for.js';
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
-export const RELAY_CLI = `${ROOT}dist/saas-relay/cli.js`;
-export const GATEWAY_CLI = `${ROOT}dist/gateway/cli.js`;
+// The binaries of the same build as the tests (dist/ normally; any --outDir alike).
+const OUT = new URL('../../', import.meta.url).pathname;
+export const RELAY_CLI = `${OUT}saas-relay/cli.js`;
+export const GATEWAY_CLI = `${OUT}gateway/cli.js`;
 
 /** A child process whose output is kept, with helpers to wait for lines and for its exit. */
 export class Child {

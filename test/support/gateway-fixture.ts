@@ -19,7 +19,8 @@ export function pairCli(relay: RelayProcess, stateDir: string, code: string, ext
 }
 
 export function runGateway(stateDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Child {
-  return Child.node(GATEWAY_CLI, ['run', '--state-dir', stateDir, ...FAST_BACKOFF, ...extra], env);
+  // Port 0: many gateways run at once in tests, and the default 8443 would collide.
+  return Child.node(GATEWAY_CLI, ['run', '--state-dir', stateDir, ...FAST_BACKOFF, ...extra], { PCG_HTTPS_PORT: '0', ...env });
 }
 
 export async function gatewayStatusJson(stateDir: string): Promise<Record<string, unknown>> {

@@ -16,6 +16,8 @@ export class RawSession {
   closed: { code: number; reason: string } | undefined;
 
   private constructor(readonly connection: RelayConnection, readonly session: EstablishedSession) {
+    // Frames that came right behind welcome (a job offer may) are opened first: nonces count in order.
+    for (const message of session.pending) this.received.push(decodeFrame(session.opener.open(message.data)));
     connection.ws.on('message', (data: Buffer) => this.received.push(decodeFrame(session.opener.open(data))));
     connection.ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
   }

@@ -11,6 +11,7 @@ import { IdentityStore } from '../../../gateway/identity/identity-store.js';
 import { pairGateway } from '../../../gateway/pairing/pair-gateway.js';
 import { gatewayFeatures } from '../../../gateway/daemon/gateway-features.js';
 import { TunnelClient } from '../../../gateway/tunnel/tunnel-client.js';
+import { cheapJobFeature } from './cheap-job-feature.js';
 import { serveIpc } from './ipc.js';
 
 const log = pino({ level: 'silent' });
@@ -18,6 +19,8 @@ let clients: TunnelClient[] = [];
 const prepared: TunnelClient[] = [];
 let plain: WebSocket | undefined;
 const plainSockets: WebSocket[] = [];
+/** Job id → when this swarm first acknowledged it (dispatch bench). */
+const jobAcks = new Map<string, number>();
 
 async function pool<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -44,7 +47,7 @@ serveIpc({
   },
   /** Loads identities and prepares clients (TLS contexts, keys): what a real gateway has ready before it dials. */
   prepare: async (msg) => {
-    const { baseDir, from, to, backoffMaxMs } = msg as { baseDir: string; from: number; to: number; backoffMaxMs: number };
+    const { baseDir, from, to, backoffMaxMs, cheapJobs } = msg as { baseDir: string; from: number; to: number; backoffMaxMs: number; cheapJobs?: boolean };
     for (let i = from; i < to; i++) {
       const identityStore = new IdentityStore(join(baseDir, `gw-${i}`));
       const identity = await identityStore.load();
@@ -52,7 +55,7 @@ serveIpc({
       const client: TunnelClient = TunnelClient.create(identity, {
         backoff: { initialMs: 500, maxMs: backoffMaxMs, floorMs: 100 }, connectTimeoutMs: 60_000, proxy: {}, version: 'bench',
       }, { clock: systemClock, log, reportStatus: () => undefined },
-      gatewayFeatures({ identity, identityStore, vcenter: undefined, tunnel: () => client, clock: systemClock, log }));
+      [...gatewayFeatures({ identity, identityStore, vcenter: undefined, tunnel: () => client, clock: systemClock, log }), ...(cheapJobs ? [cheapJobFeature(jobAcks)] : [])]);
       prepared.push(client);
     }
     return prepared.length;
@@ -63,6 +66,8 @@ serveIpc({
     return clients.length;
   },
   online: () => clients.filter((c) => c.state === 'online').length,
+  /** [job id, first ack time] of every job acknowledged so far (dispatch bench). */
+  jobAcks: () => [...jobAcks],
   /** Stops every client; they stay prepared and can be started again. */
   stop: async () => {
     await Promise.all(clients.map((c) => c.stop()));

@@ -90,6 +90,7 @@ describe('vSphere request bodies follow the vim25 WSDL (checked against govmomi 
     // The wait may end either way (vcsim finishes tasks at once); only the requests matter here.
     const started = await session.call('PowerOffVM_Task', `<_this type="VirtualMachine">${vm.value}</_this>`);
     await waitForTask(session, { type: 'Task', value: String((started.returnval as Record<string, unknown>)['#text']) }, { signal: abortingSignal() }).catch(() => undefined);
+    await ops.cancelTask({ type: 'Task', value: String((started.returnval as Record<string, unknown>)['#text']) }).catch(() => undefined); // vcsim 0.24: MethodNotFound
     await ops.powerOff(vm).catch(() => undefined);
     assert.deepEqual(await ops.findByInstanceUuid(instanceUuid, ref('Datacenter', dc!.id)), vm);
     await ops.logUserEvent(vm, 'PCG: element order').catch(() => undefined); // vcsim 0.24: MethodNotFound

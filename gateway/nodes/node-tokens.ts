@@ -1,0 +1,66 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../proto/atomic-file.js';
+import { Secret } from '../../proto/secret.js';
+
+/** The HMAC key's file in the state dir (0600). */
+export const NODE_TOKEN_KEY_FILE = 'node-token.key';
+
+/** What a valid token names. */
+export interface NodeIdentity {
+  readonly clusterId: string;
+  readonly node: string;
+}
+
+/**
+ * Per-node phone-home tokens: `<clusterId>.<node>.<HMAC-SHA256(key, clusterId "\n" node), base64url>`.
+ * Derived, not stored: the same (cluster, node) always gets the same token, so a retried clone
+ * carries the token its userdata already had, and nothing needs journaling. Self-describing, so a
+ * request names its node; the MAC proves the gateway issued it (checked in constant time).
+ */
+export class NodeTokens {
+  readonly #key: Secret<Buffer>;
+
+  private constructor(key: Buffer) {
+    this.#key = new Secret(key);
+  }
+
+  /** Loads the key from the state dir, making it (0600) on first start. */
+  static async load(stateDir: string): Promise<NodeTokens> {
+    const path = join(stateDir, NODE_TOKEN_KEY_FILE);
+    if (!existsSync(path)) await writeFileAtomic(path, `${randomBytes(32).toString('hex')}\n`, 0o600);
+    return new NodeTokens(Buffer.from((await readFile(path, 'utf8')).trim(), 'hex'));
+  }
+
+  /** For tests and callers that hold the key already. */
+  static fromKey(key: Buffer): NodeTokens {
+    return new NodeTokens(Buffer.from(key));
+  }
+
+  tokenFor(clusterId: string, node: string): string {
+    // The cluster id (an Id: no dots) ends at the first dot and the MAC (base64url: no dots) starts
+    // after the last, so the name between may hold dots.
+    if (clusterId.includes('.') || !clusterId || !node) throw new Error(`a token needs a cluster id without dots and a node name: ${clusterId}/${node}`);
+    return `${clusterId}.${node}.${this.#mac(clusterId, node).toString('base64url')}`;
+  }
+
+  /** The node a token names, or undefined when it is malformed or its MAC does not match. */
+  verify(token: string): NodeIdentity | undefined {
+    const first = token.indexOf('.');
+    const last = token.lastIndexOf('.');
+    if (first <= 0 || last <= first + 1) return undefined;
+    const clusterId = token.slice(0, first);
+    const node = token.slice(first + 1, last);
+    const mac = token.slice(last + 1);
+    if (!/^[A-Za-z0-9_-]{43}$/.test(mac)) return undefined;
+    const given = Buffer.from(mac, 'base64url');
+    const expected = this.#mac(clusterId, node);
+    return given.length === expected.length && timingSafeEqual(given, expected) ? { clusterId, node } : undefined;
+  }
+
+  #mac(clusterId: string, node: string): Buffer {
+    return createHmac('sha256', this.#key.reveal()).update(`${clusterId}\n${node}`).digest();
+  }
+}
