@@ -59,6 +59,7 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_JOB_CANCELLED: { http: 409, close: 4056, hint: 'The job was cancelled; start a new one when ready.' },
   PCG_ERR_STALE_EPOCH: { http: 409, close: 4057, hint: 'This came over a superseded session and was not trusted; the current session reports it again.' },
   PCG_ERR_NODE_TOKEN: { http: 401, close: 4058, hint: 'The node token is unknown or spent; a node must use the token from its own userdata.' },
+  PCG_ERR_NETWORK_UNSUPPORTED: { http: 422, close: 4059, hint: 'The placement network cannot back a node NIC (an opaque NSX network); pick a standard or distributed portgroup.' },
   PCG_ERR_RATE_LIMITED: { http: 429, close: 4429, hint: 'Too many failed or unauthenticated attempts from this address; wait for the time given (Retry-After) and try again.' },
   PCG_ERR_INTERNAL: { http: 500, close: 1011, hint: 'An internal error occurred; check the relay logs with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;

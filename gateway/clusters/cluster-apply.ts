@@ -12,13 +12,15 @@ import { buildNode, type BuildShared, type BuiltNode } from './node-builder.js';
 import { nodeIdentity, type NodeIdentity } from './node-identity.js';
 import { removeVm } from './node-removal.js';
 import { resolvePlacement } from './placement-resolver.js';
+import { readTemplateHardware } from './template-hardware.js';
 import { Semaphore } from './semaphore.js';
 
 /**
  * Makes vSphere hold exactly the spec's nodes (create, scale, repair):
  *
  * ```
- *  inventory (1 read) → placement → open calls of a crashed run → folder → the cluster's VMs
+ *  inventory (1 read) → placement → template devices, network backing (1–2 reads) → cluster CA
+ *   → open calls of a crashed run → folder → the cluster's VMs
  *   → per node, clones bounded: [clone if absent] → [power on if off] → address
  *   → every node phoned home → VMs of nodes no longer wanted removed, newest first
  * ```
@@ -28,7 +30,11 @@ import { Semaphore } from './semaphore.js';
 export async function applyCluster(run: ClusterRun): Promise<NodeStatus[]> {
   const { cluster, context } = run;
   const placement = resolvePlacement(await readInventory(run.session), cluster);
-  context.event('placement', `datacenter ${placement.datacenter.name}, pool ${placement.pool.path}, datastore ${placement.datastore.name}, template ${placement.template.name}`);
+  context.event('placement', `datacenter ${placement.datacenter.name}, pool ${placement.pool.path}, datastore ${placement.datastore.name}, network ${placement.network.name}, template ${placement.template.name}`);
+  // Per job, before anything is made: a template or network no node can use fails here, and the
+  // CA exists (kept) before any userdata that carries it or its hash is written.
+  const hardware = await readTemplateHardware(run.session, placement);
+  const secrets = await clusterSecrets(cluster.clusterId, run.clusterKeys);
   const open = await resolveOpenCalls(run, 'apply');
   throwIfCancelled(run);
   const folder = await ensureClusterFolder(run, placement, open);
@@ -40,7 +46,7 @@ export async function applyCluster(run: ClusterRun): Promise<NodeStatus[]> {
     if (record.op === 'clone' && vm) context.calls.finished(cluster.clusterId, record.node, 'clone', 'done', vm.ref.value);
   }
   const shared: BuildShared = {
-    placement, folder, secrets: clusterSecrets(cluster.clusterId, context.readiness, run.packTokens),
+    placement, folder, hardware, secrets,
     cloneSlots: new Semaphore(run.cloneConcurrency), ipWaiter: new IpWaiter(run.session, { pollMs: run.ipPollMs, clock: run.clock, signal: run.signal }),
   };
   const first = desired.find((d) => d.node.role === 'control-plane') ?? desired[0];

@@ -35,6 +35,8 @@ export async function deleteCluster(run: ClusterRun): Promise<void> {
     context.event('delete', `folder ${folder.path} removed`);
   }
   for (const node of names) context.readiness.forget(clusterId, node);
+  // Last: a delete that crashed before this point still finds the CA if the cluster is applied again.
+  await run.clusterKeys.forgetCluster(clusterId);
   // Intents of a crashed run that never reached a task: whatever they did is gone with the folder.
   for (const record of context.calls.unresolved(clusterId)) context.calls.finished(clusterId, record.node, record.op, 'failed');
   context.event('done', 'cluster deleted');

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import type { ClusterSpec, NodeStatus } from '../../proto/schemas/jobs.js';
-import type { ClusterInspector, JobContext, JobExecutor } from '../jobs/job-executor.js';
+import type { ClusterInspector, ClusterKeys, JobContext, JobExecutor } from '../jobs/job-executor.js';
 import { readInventory } from '../vsphere/inventory.js';
 import type { VcenterService } from '../vsphere/vcenter-service.js';
 import { VmOperations } from '../vsphere/vm-operations.js';
@@ -10,7 +10,6 @@ import { applyCluster } from './cluster-apply.js';
 import { deleteCluster } from './cluster-delete.js';
 import { locateClusterFolder } from './cluster-folder-locator.js';
 import type { ClusterRun, RunContext } from './cluster-run.js';
-import type { PackTokenSource } from './cluster-secrets.js';
 import { findClusterVms } from './cluster-vms.js';
 
 export interface ClusterExecutorDeps {
@@ -25,8 +24,8 @@ export interface ClusterExecutorDeps {
   readonly ipPollMs?: number;
   /** Longest wait for one vCenter task (clone, power, destroy). @default 600_000 */
   readonly taskTimeoutMs?: number;
-  /** Per-cluster registry read tokens from the registry, once it mints them. @default derived via NodeReadiness */
-  readonly packTokens?: PackTokenSource;
+  /** Per-cluster secrets kept by the gateway (pack read tokens, each cluster's CA): NodeReadinessService. */
+  readonly clusterKeys: ClusterKeys;
 }
 
 const DEFAULTS = { ipPollMs: 2_000, taskTimeoutMs: 600_000 } as const;
@@ -38,7 +37,7 @@ const DEFAULTS = { ipPollMs: 2_000, taskTimeoutMs: 600_000 } as const;
  * run starts by resolving what a crashed run left open (see call-resolver.ts).
  */
 export class ClusterExecutor implements JobExecutor, ClusterInspector {
-  readonly #deps: Required<Omit<ClusterExecutorDeps, 'packTokens'>> & Pick<ClusterExecutorDeps, 'packTokens'>;
+  readonly #deps: Required<ClusterExecutorDeps>;
 
   constructor(deps: ClusterExecutorDeps) {
     if (!(deps.cloneConcurrency >= 1)) throw new RangeError(`cloneConcurrency must be at least 1, got ${deps.cloneConcurrency}`);
@@ -87,7 +86,7 @@ export class ClusterExecutor implements JobExecutor, ClusterInspector {
     return {
       context, cluster, session, ops: new VmOperations(session), signal: AbortSignal.any([jobSignal, internal.signal]), jobSignal,
       clock: d.clock, log: d.log, readyTimeoutMs: d.readyTimeoutMs, taskTimeoutMs: d.taskTimeoutMs, ipPollMs: d.ipPollMs,
-      cloneConcurrency: d.cloneConcurrency, packTokens: d.packTokens, abort: (reason) => internal.abort(reason),
+      cloneConcurrency: d.cloneConcurrency, clusterKeys: d.clusterKeys, abort: (reason) => internal.abort(reason),
     };
   }
 }

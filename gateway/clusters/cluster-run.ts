@@ -2,10 +2,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import type { ClusterSpec } from '../../proto/schemas/jobs.js';
-import type { CallJournal, JobContext, NodeReadiness } from '../jobs/job-executor.js';
+import type { CallJournal, ClusterKeys, JobContext, NodeReadiness } from '../jobs/job-executor.js';
 import type { VimSession } from '../vsphere/vim-session.js';
 import type { VmOperations } from '../vsphere/vm-operations.js';
-import type { PackTokenSource } from './cluster-secrets.js';
 
 /** The parts of a JobContext a run uses; missingNodes runs without a job, with no-op parts. */
 export type RunContext = Pick<JobContext, 'event' | 'checkpoint'> & { readonly calls: CallJournal; readonly readiness: NodeReadiness; readonly jobId: string };
@@ -28,8 +27,8 @@ export interface ClusterRun {
   readonly cloneConcurrency: number;
   /** Stops every sibling step of this run (the first failure wins; the run then reports it). */
   readonly abort: (reason: unknown) => void;
-  /** The registry's own per-cluster tokens, when it mints them (else derived; see cluster-secrets). */
-  readonly packTokens: PackTokenSource | undefined;
+  /** The gateway's per-cluster secrets: pack read token, the cluster's CA. */
+  readonly clusterKeys: ClusterKeys;
 }
 
 /** Between steps: a cancelled job stops before its next vSphere call. */

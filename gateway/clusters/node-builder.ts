@@ -12,12 +12,15 @@ import { nodeGuestinfo } from './node-guestinfo.js';
 import type { NodeIdentity } from './node-identity.js';
 import type { ResolvedPlacement } from './placement-resolver.js';
 import type { Semaphore } from './semaphore.js';
+import { nodeDeviceEdits, type TemplateHardware } from './template-hardware.js';
 
 /** What every node of one apply shares. */
 export interface BuildShared {
   readonly placement: ResolvedPlacement;
   readonly folder: MoRef;
   readonly secrets: ClusterSecrets;
+  /** The template's NIC and disk as read once for the job. */
+  readonly hardware: TemplateHardware;
   readonly cloneSlots: Semaphore;
   readonly ipWaiter: IpWaiter;
 }
@@ -57,10 +60,17 @@ async function cloneNode(run: ClusterRun, shared: BuildShared, identity: NodeIde
   const { placement, folder } = shared;
   const { readiness } = run.context;
   const node = identity.node.name;
+  // A clone is a new machine (a repair of a VM removed by hand, a retry on a fresh vCenter): it must
+  // phone home itself; a report of the VM it replaces must not count.
+  readiness.forget(run.cluster.clusterId, node);
   const extraConfig = nodeGuestinfo({
     cluster: run.cluster, identity, init, joinAddress, endpoint: readiness.endpoint,
     nodeToken: readiness.tokenFor(run.cluster.clusterId, node), secrets: shared.secrets,
   });
+  const { edits, kept } = nodeDeviceEdits(shared.hardware, identity.node);
+  if (kept) {
+    run.context.event('clone', `template disk of ${kept.templateGiB} GiB is larger than the ${identity.node.diskGiB} GiB asked for; kept (a disk is never shrunk)`, { node, level: 'warn' });
+  }
   run.context.event('clone', `cloning ${identity.vmName} from ${placement.template.name}`, { node });
   // The name in the folder is the reservation: a second clone of it fails (DuplicateName; vcsim:
   // FileAlreadyExists on the same datastore path), whoever issued the first. Then it exists: find it.
@@ -76,9 +86,9 @@ async function cloneNode(run: ClusterRun, shared: BuildShared, identity: NodeIde
   };
   const { result } = await journaledTask(run, node, 'clone', () => run.ops.startClone(placement.template.ref, folder, identity.vmName, {
     location: { folder, datastore: placement.datastore.ref, pool: placement.pool.ref },
-    // Disk: the template's disk is kept as is (its size is the OS layer's); growing it to
-    // diskGiB needs a VirtualDisk edit in deviceChange, not written yet.
-    config: { instanceUuid: identity.instanceUuid, numCPUs: identity.node.cpus, memoryMB: identity.node.memoryMiB, extraConfig },
+    // deviceChange edits the source's devices by key: the NIC onto the placement network, the
+    // first disk grown to diskGiB (the clone's copy of it; the template is untouched).
+    config: { instanceUuid: identity.instanceUuid, numCPUs: identity.node.cpus, memoryMB: identity.node.memoryMiB, deviceChange: edits, extraConfig },
     powerOn: false,
   }), exists);
   if (!result) throw new PcgError('PCG_ERR_VCENTER_FAULT', `CloneVM_Task for ${identity.vmName} returned no VM`);

@@ -55,9 +55,9 @@ function kubeadmConfig(input: UserdataInput): string {
   }
   const join = {
     apiVersion: KUBEADM_API, kind: 'JoinConfiguration',
-    // The token is a secret shared only through this userdata; the CA hash is not known before
-    // cp-0 made its CA, hence no caCertHashes (see the closing notes of the cluster issue).
-    discovery: { bootstrapToken: { apiServerEndpoint: `${joinAddress}:${API_PORT}`, token: secrets.kubeadmToken, unsafeSkipCAVerification: true } },
+    // The gateway made the cluster's CA and gave it to cp-0, so its hash is known before cp-0
+    // exists: the node trusts only an API server whose chain ends at that CA.
+    discovery: { bootstrapToken: { apiServerEndpoint: `${joinAddress}:${API_PORT}`, token: secrets.kubeadmToken, caCertHashes: [secrets.ca.caCertHash] } },
     nodeRegistration,
     ...(controlPlane ? { controlPlane: { certificateKey: secrets.kubeadmCertificateKey, ...advertise } } : {}),
   };
@@ -77,17 +77,25 @@ done < /etc/pcg/packs.list
 `;
 
 /**
- * The node's `#cloud-config` (guestinfo.userdata): trust the gateway CA, write the kubeadm
- * config and the pack list, fetch the packs, run kubeadm init (first control plane) or join,
+ * The node's `#cloud-config` (guestinfo.userdata): trust the gateway CA, write the cluster CA
+ * (first control plane only), the kubeadm config and the pack list, fetch the packs, run kubeadm init (first control plane) or join,
  * then phone home with the node's token. cloud-init runs phone_home after runcmd (final stage,
  * after scripts_user), so a report means kubeadm has run. Pack values are not embedded: the
  * userdata must stay far below vSphere's extraConfig limits; nodes fetch everything else.
  */
 export function nodeUserdata(input: UserdataInput): string {
   const packList = input.cluster.packs.map((p, i) => `${i}-${p.layer}-${safe(p.name)}-${safe(p.version)}.zip ${packArchiveUrl(input.endpoint.url, p)}\n`).join('');
+  // kubeadm init keeps a CA it finds in /etc/kubernetes/pki: only the first control plane gets
+  // it (with its key), the others pin its hash; further control planes receive it through
+  // --upload-certs and the certificate key.
+  const clusterCa = input.init ? [
+    { path: '/etc/kubernetes/pki/ca.crt', permissions: '0644', content: input.secrets.ca.certPem },
+    { path: '/etc/kubernetes/pki/ca.key', permissions: '0600', content: input.secrets.ca.keyPem.reveal() },
+  ] : [];
   const config = {
     ca_certs: { trusted: [input.endpoint.caPem] },
     write_files: [
+      ...clusterCa,
       { path: '/etc/pcg/kubeadm.yaml', permissions: '0600', content: kubeadmConfig(input) },
       { path: '/etc/pcg/packs.list', permissions: '0644', content: packList },
       { path: '/etc/pcg/registry-auth', permissions: '0600', content: `Authorization: Bearer ${input.secrets.packReadToken}\n` },

@@ -28,6 +28,9 @@ const CONFIG_FLAGS: ReadonlyArray<{ flag: string; value: string; description: st
   { flag: 'jobs-max-concurrent', value: 'n', description: 'cluster jobs executed at once [PCG_JOBS_MAX_CONCURRENT, default 4]' },
   { flag: 'jobs-clone-concurrency', value: 'n', description: 'VM clones one job runs at once [PCG_JOBS_CLONE_CONCURRENCY, default 8]' },
   { flag: 'jobs-node-ready-timeout', value: 'duration', description: 'how long a job waits for a node to phone home [PCG_JOBS_NODE_READY_TIMEOUT, default 15m]' },
+  { flag: 'jobs-retry-limit', value: 'n', description: 'times a job runs again after vCenter was unreachable or lost its session, 0 never [PCG_JOBS_RETRY_LIMIT, default 5]' },
+  { flag: 'jobs-retry-initial', value: 'duration', description: 'delay before the first such retry, doubling with each [PCG_JOBS_RETRY_INITIAL, default 5s]' },
+  { flag: 'jobs-retry-max', value: 'duration', description: 'longest delay between two retries [PCG_JOBS_RETRY_MAX, default 60s]' },
   { flag: 'jobs-drift-check-interval', value: 'duration', description: 'how often built clusters are checked for VMs removed by hand [PCG_JOBS_DRIFT_CHECK_INTERVAL, default 60s]' },
   { flag: 'vcenter-ca-file', value: 'file', description: "CA bundle that signed vCenter's certificate [PCG_VCENTER_CA_FILE]" },
 ];

@@ -47,6 +47,9 @@ const SCHEMA = {
     driftCheckInterval: { doc: 'How often built clusters are checked for VMs removed by hand.', format: duration('jobs.driftCheckInterval'), default: '60s', env: 'PCG_JOBS_DRIFT_CHECK_INTERVAL', arg: 'jobs-drift-check-interval' },
     nodeReadyTimeout: { doc: 'How long a job waits for a node to phone home.', format: duration('jobs.nodeReadyTimeout'), default: '15m', env: 'PCG_JOBS_NODE_READY_TIMEOUT', arg: 'jobs-node-ready-timeout' },
     cloneConcurrency: { doc: 'VM clones one job runs at once.', format: 'nat', default: 8, env: 'PCG_JOBS_CLONE_CONCURRENCY', arg: 'jobs-clone-concurrency' },
+    retryLimit: { doc: 'Times a job runs again after vCenter was unreachable or lost its session; 0 never.', format: 'nat', default: 5, env: 'PCG_JOBS_RETRY_LIMIT', arg: 'jobs-retry-limit' },
+    retryInitial: { doc: 'Delay before the first such retry; doubles with each.', format: duration('jobs.retryInitial'), default: '5s', env: 'PCG_JOBS_RETRY_INITIAL', arg: 'jobs-retry-initial' },
+    retryMax: { doc: 'Longest delay between two retries.', format: duration('jobs.retryMax'), default: '60s', env: 'PCG_JOBS_RETRY_MAX', arg: 'jobs-retry-max' },
   },
   logLevel: { doc: 'Log level.', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'PCG_LOG_LEVEL', arg: 'log-level' },
 };
@@ -84,6 +87,12 @@ export interface JobsConfig {
   readonly nodeReadyTimeoutMs: number;
   /** @default 8 */
   readonly cloneConcurrency: number;
+  /** Re-executions after a vCenter outage (unreachable, session lost); 0 never retries. @default 5 */
+  readonly retryLimit: number;
+  /** Delay before the first retry, doubling with each. @default 5_000 */
+  readonly retryInitialMs: number;
+  /** Longest delay between two executions; at least retryInitialMs. @default 60_000 */
+  readonly retryMaxMs: number;
 }
 
 export interface VcenterConfig {
@@ -104,7 +113,7 @@ export function loadGatewayConfig(args: string[], env: NodeJS.ProcessEnv, config
     throw new PcgError('PCG_ERR_CONFIG_INVALID', (err as Error).message.split('\n')[0]!.replace(/: value was .*$/, ''));
   }
   const get = <K extends Parameters<typeof config.get>[0]>(key: K) => config.get(key);
-  const ms = (key: 'backoff.initial' | 'backoff.max' | 'connectTimeout' | 'jobs.driftCheckInterval' | 'jobs.nodeReadyTimeout'): number => parseDuration(String(get(key)), key);
+  const ms = (key: 'backoff.initial' | 'backoff.max' | 'connectTimeout' | 'jobs.driftCheckInterval' | 'jobs.nodeReadyTimeout' | 'jobs.retryInitial' | 'jobs.retryMax'): number => parseDuration(String(get(key)), key);
   return Object.freeze({
     stateDir: get('stateDir'),
     relay: Object.freeze({ url: get('relay.url'), caPin: get('relay.caPin') || null, caFile: get('relay.caFile') || null }),
@@ -118,6 +127,7 @@ export function loadGatewayConfig(args: string[], env: NodeJS.ProcessEnv, config
       driftCheckIntervalMs: positive('jobs.driftCheckInterval', ms('jobs.driftCheckInterval')),
       nodeReadyTimeoutMs: positive('jobs.nodeReadyTimeout', ms('jobs.nodeReadyTimeout')),
       cloneConcurrency: positive('jobs.cloneConcurrency', get('jobs.cloneConcurrency')),
+      ...retryFrom(get('jobs.retryLimit'), positive('jobs.retryInitial', ms('jobs.retryInitial')), positive('jobs.retryMax', ms('jobs.retryMax'))),
     }),
   });
 }
@@ -125,6 +135,11 @@ export function loadGatewayConfig(args: string[], env: NodeJS.ProcessEnv, config
 function positive(key: string, value: number): number {
   if (!(value > 0)) throw new PcgError('PCG_ERR_CONFIG_INVALID', `${key}: must be greater than 0`);
   return value;
+}
+
+function retryFrom(retryLimit: number, retryInitialMs: number, retryMaxMs: number): Pick<JobsConfig, 'retryLimit' | 'retryInitialMs' | 'retryMaxMs'> {
+  if (retryMaxMs < retryInitialMs) throw new PcgError('PCG_ERR_CONFIG_INVALID', 'jobs.retryMax: must be at least jobs.retryInitial');
+  return { retryLimit, retryInitialMs, retryMaxMs };
 }
 
 function httpsFrom(host: string, port: number, publicUrl: string, certFile: string, keyFile: string): HttpsConfig {

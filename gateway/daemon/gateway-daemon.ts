@@ -13,6 +13,7 @@ import { JobReporter } from '../jobs/job-reporter.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import { unconfiguredExecutor } from '../jobs/unconfigured-executor.js';
 import type { ProxyEnv } from '../net/proxy-for-url.js';
+import { ClusterCaStore } from '../nodes/cluster-ca-store.js';
 import { NodeReadinessService } from '../nodes/node-readiness-service.js';
 import { registerNodeReadyRoute } from '../nodes/node-ready-route.js';
 import { NodeTokens } from '../nodes/node-tokens.js';
@@ -75,20 +76,21 @@ export class GatewayDaemon {
       const tokens = await NodeTokens.load(config.stateDir);
       const https = await GatewayHttpsServer.create({ ...config.https, stateDir: config.stateDir }, { clock, log });
       undo.push(() => https.close());
-      const readiness = new NodeReadinessService(tokens, journal, () => ({ url: https.url, caPem: https.caPem }), log);
+      const readiness = new NodeReadinessService(tokens, journal, () => ({ url: https.url, caPem: https.caPem }), log, await ClusterCaStore.open(config.stateDir, clock));
       undo.push(() => readiness.close());
       registerNodeReadyRoute(https.app, tokens, readiness);
       await https.listen();
 
       const cluster = vcenter
-        ? new ClusterExecutor({ vcenter, clock, log, readyTimeoutMs: config.jobs.nodeReadyTimeoutMs, cloneConcurrency: config.jobs.cloneConcurrency })
+        ? new ClusterExecutor({ vcenter, clock, log, readyTimeoutMs: config.jobs.nodeReadyTimeoutMs, cloneConcurrency: config.jobs.cloneConcurrency, clusterKeys: readiness })
         : undefined;
       const executor: JobExecutor = cluster ?? unconfiguredExecutor;
       // The reporter and the runner tell each other things (new outbox entries; jobs the relay ended): made together.
       const reporter: JobReporter = new JobReporter({}, { journal, log, relayEnded: (jobId, state) => relayEnded(jobId, state) });
       undo.push(() => reporter.close());
-      const runner = JobRunner.create({ maxConcurrent: config.jobs.maxConcurrent }, {
-        journal, executor, readiness, clock, log,
+      const { retryLimit, retryInitialMs, retryMaxMs } = config.jobs;
+      const runner = JobRunner.create({ maxConcurrent: config.jobs.maxConcurrent, retry: { retryLimit, retryInitialMs, retryMaxMs } }, {
+        journal, executor, readiness, clock, log, ...(vcenter ? { outages: vcenter } : {}),
         checkpoint: failpointHook(deps.failpoint ?? process.env.PCG_FAILPOINT),
         outboxChanged: (jobId) => reporter.changed(jobId),
       });

@@ -2,6 +2,7 @@
  * The seam between the job runner (journal, concurrency, reporting; gateway/jobs/) and what a job
  * does on vSphere (gateway/clusters/). Each side depends only on these ports.
  */
+import type { Secret } from '../../proto/secret.js';
 import type { ClusterSpec, Job, NodeStatus } from '../../proto/schemas/jobs.js';
 
 export type EventLevel = 'info' | 'warn' | 'error';
@@ -49,6 +50,34 @@ export interface NodeReadiness {
   waitReady(clusterId: string, node: string, options: { readonly timeoutMs: number; readonly signal: AbortSignal }): Promise<void>;
   /** Forgets the readiness of removed nodes (a recreated node must report again). */
   forget(clusterId: string, node: string): void;
+}
+
+/** A cluster's Kubernetes CA as kubeadm wants it in /etc/kubernetes/pki (ca.crt, ca.key). */
+export interface ClusterCa {
+  readonly certPem: string;
+  /** The CA's private key (PEM): written into the first control plane's userdata only, never logged. */
+  readonly keyPem: Secret<string>;
+  /** `sha256:<hex>` of the CA's DER SubjectPublicKeyInfo: kubeadm's `discovery.bootstrapToken.caCertHashes`. */
+  readonly caCertHash: string;
+}
+
+/**
+ * Per-cluster secrets the gateway keeps (in its state dir) for every node of a cluster, apart
+ * from each node's own phone-home token.
+ */
+export interface ClusterKeys {
+  /**
+   * Read token for the gateway's pack registry (this cluster's packs): stable per cluster, and
+   * never accepted as a node's phone-home token (a different MAC domain and shape).
+   */
+  packReadTokenFor(clusterId: string): string;
+  /**
+   * The cluster's CA, made on first use and kept: every later run, retry, repair and scale (and
+   * the gateway after a crash or restart) gets the same, so joining nodes can pin it.
+   */
+  clusterCa(clusterId: string): Promise<ClusterCa>;
+  /** Drops what is kept for a deleted cluster; idempotent. */
+  forgetCluster(clusterId: string): Promise<void>;
 }
 
 export interface JobContext {

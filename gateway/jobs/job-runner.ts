@@ -1,15 +1,19 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import type { Job, JobResult } from '../../proto/schemas/jobs.js';
 import type { JobContext, JobExecutor, NodeReadiness } from './job-executor.js';
 import type { JobJournal, JournaledJob } from './job-journal.js';
+import { JobRetryPolicy, NO_OUTAGES, type JobRetryOptions, type OutageDetector } from './job-retry-policy.js';
 
 export interface JobRunnerOptions {
   /** Jobs executing at once; the rest wait in journal order. @default 4 */
   readonly maxConcurrent: number;
   /** How long close() waits for aborted jobs to return before it lets go of them. @default 10_000 */
   readonly closeGraceMs?: number;
+  /** Executions run again after a vCenter outage, and the delays between them. @default DEFAULT_JOB_RETRY */
+  readonly retry?: Partial<JobRetryOptions>;
 }
 
 export interface JobRunnerPorts {
@@ -22,6 +26,10 @@ export interface JobRunnerPorts {
   checkpoint(name: string): void;
   /** Something new is in a job's outbox (an event or its result): the reporter sends it. */
   outboxChanged(jobId: string): void;
+  /** Which execution errors are an outage worth a retry (the vCenter service). @default NO_OUTAGES: none */
+  readonly outages?: OutageDetector;
+  /** Waits between two executions; rejects when `signal` aborts. @default timers/promises setTimeout */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export type RunnerState = 'created' | 'running' | 'closing' | 'closed';
@@ -44,6 +52,8 @@ interface Active {
  *   cancel: waiting --> finished(cancelled) at once; executing --> abort, ends cancelled
  *   close(): aborts executing jobs WITHOUT finishing them; the next start runs them again from the
  *   start (executors are idempotent), as it does after a crash.
+ *   outage (vCenter unreachable, its session lost): executing --warn event, backoff--> executing
+ *   again from the start, at most `retry.retryLimit` times; then finished(failed) with the last error.
  */
 export class JobRunner {
   #state: RunnerState = 'created';
@@ -54,13 +64,19 @@ export class JobRunner {
   readonly #busyClusters = new Set<string>();
   #pumpScheduled = false;
   #closing: Promise<void> | undefined;
+  readonly #retry: JobRetryPolicy;
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 
-  private constructor(private readonly options: Required<JobRunnerOptions>, private readonly ports: JobRunnerPorts) {}
+  private constructor(private readonly options: Required<Omit<JobRunnerOptions, 'retry'>>, private readonly ports: JobRunnerPorts, retry: JobRetryPolicy) {
+    this.#retry = retry;
+    this.#sleep = ports.sleep ?? ((ms, signal) => sleep(ms, undefined, { signal }));
+  }
 
   /** Loads the jobs the journal holds as unfinished (a crash or a stop interrupted them); start() runs them. */
   static create(options: JobRunnerOptions, ports: JobRunnerPorts): JobRunner {
     if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1) throw new Error(`maxConcurrent must be a positive integer, not ${options.maxConcurrent}`);
-    const runner = new JobRunner(Object.freeze({ closeGraceMs: 10_000, ...options }), ports);
+    const { retry, ...rest } = options;
+    const runner = new JobRunner(Object.freeze({ closeGraceMs: 10_000, ...rest }), ports, new JobRetryPolicy(retry ?? {}, ports.outages ?? NO_OUTAGES));
     const resumed = ports.journal.unfinished();
     for (const entry of resumed) runner.#waiting.push({ id: entry.id, clusterId: entry.clusterId });
     if (resumed.length > 0) ports.log.info({ jobs: resumed.map((j) => j.id) }, 'resuming jobs interrupted by a restart');
@@ -194,20 +210,43 @@ export class JobRunner {
     this.#event(entry.id, 'job', resumed ? `resumed after a gateway restart (attempt ${entry.job.attempt})` : `started (attempt ${entry.job.attempt})`);
     log.info({ jobId: entry.id, clusterId: entry.clusterId, kind: entry.job.kind, resumed }, 'job started');
     this.ports.checkpoint('job.started');
-    let result: JobResult;
-    try {
-      if (cancelled()) throw new PcgError('PCG_ERR_JOB_CANCELLED');
-      const { nodes } = await this.ports.executor.execute(this.#context(entry, signal));
-      result = { outcome: 'succeeded', nodes };
-    } catch (err) {
-      // Stopping, not cancelled: the job stays unfinished in the journal and runs again at the next start.
-      if (this.#state !== 'running' && !cancelled()) return;
-      result = cancelled() ? cancelledResult(entry.id, 'while it ran') : failedResult(err);
-      if (result.outcome === 'failed' && !(err instanceof PcgError)) log.error({ err, jobId: entry.id }, 'job failed with an internal error');
+    let result: JobResult | undefined;
+    for (let retries = 0; !result;) {
+      const decide = this.#retry.watch();
+      try {
+        if (cancelled()) throw new PcgError('PCG_ERR_JOB_CANCELLED');
+        const { nodes } = await this.ports.executor.execute(this.#context(entry, signal));
+        result = { outcome: 'succeeded', nodes };
+      } catch (err) {
+        // Stopping, not cancelled: the job stays unfinished in the journal and runs again at the next start.
+        if (this.#state !== 'running' && !cancelled()) return;
+        const decision = cancelled() ? { retry: false as const } : decide(err, retries);
+        if (decision.retry) {
+          this.#retryEvent(entry, decision.reason, decision.retryNumber, decision.delayMs);
+          try {
+            await this.#sleep(decision.delayMs, signal);
+          } catch {
+            if (this.#state !== 'running' && !cancelled()) return;
+          }
+          retries = decision.retryNumber;
+          continue;
+        }
+        if (decision.reason) this.#event(entry.id, 'retry', `${decision.reason}; no retry left after ${retries} (jobs.retryLimit ${this.#retry.options.retryLimit})`, { level: 'error' });
+        result = cancelled() ? cancelledResult(entry.id, 'while it ran') : failedResult(err);
+        if (result.outcome === 'failed' && !(err instanceof PcgError)) log.error({ err, jobId: entry.id }, 'job failed with an internal error');
+      }
     }
     if (!journal.isOpen) return;
     this.#finish(entry, result);
     this.ports.checkpoint('job.finished');
+  }
+
+  /** What failed, which retry comes, and when: the user sees the job is not stuck nor failed yet. */
+  #retryEvent(entry: JournaledJob, reason: string, retryNumber: number, delayMs: number): void {
+    const at = new Date(this.ports.clock.now() + delayMs).toISOString();
+    const seconds = Math.round(delayMs / 100) / 10;
+    this.#event(entry.id, 'retry', `${reason}; retry ${retryNumber} of ${this.#retry.options.retryLimit} runs the job again from the start in ${seconds} s (at ${at})`, { level: 'warn' });
+    this.ports.log.warn({ jobId: entry.id, clusterId: entry.clusterId, retry: retryNumber, delayMs, reason }, 'job execution failed with an outage; retrying');
   }
 
   #finish(entry: JournaledJob, result: JobResult): void {

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { PcgError } from '../../proto/errors.js';
-import type { NodeReadiness } from '../jobs/job-executor.js';
+import type { ClusterCa, ClusterKeys, NodeReadiness } from '../jobs/job-executor.js';
 import type { JobJournal } from '../jobs/job-journal.js';
+import type { ClusterCaStore } from './cluster-ca-store.js';
 import type { NodeIdentity, NodeTokens } from './node-tokens.js';
 
 /** The path nodes POST to, under `endpoint.url`. */
@@ -15,8 +16,10 @@ interface Waiter {
 /**
  * NodeReadiness for the executor: tokens derived by NodeTokens, readiness journaled (a node that
  * phoned home before a gateway restart stays ready), waiters woken by the phone-home route.
+ * Also the executor's ClusterKeys: pack read tokens (NodeTokens, a MAC domain of their own) and
+ * each cluster's CA (ClusterCaStore, in the state dir).
  */
-export class NodeReadinessService implements NodeReadiness {
+export class NodeReadinessService implements NodeReadiness, ClusterKeys {
   readonly #waiters = new Map<string, Set<Waiter>>();
 
   /** `base` is read when asked: the server's URL is known only once it listens. */
@@ -25,6 +28,8 @@ export class NodeReadinessService implements NodeReadiness {
     private readonly journal: JobJournal,
     private readonly base: () => { readonly url: string; readonly caPem: string },
     private readonly log: Logger,
+    /** Where cluster CAs are kept; without one (tests of phone-home alone) clusterCa() refuses. */
+    private readonly cas?: ClusterCaStore,
   ) {}
 
   /** `url` is the gateway's base URL (no trailing slash): nodes POST to `${url}/v1/nodes/ready`, and fetch packs under it. */
@@ -34,6 +39,19 @@ export class NodeReadinessService implements NodeReadiness {
 
   tokenFor(clusterId: string, node: string): string {
     return this.tokens.tokenFor(clusterId, node);
+  }
+
+  packReadTokenFor(clusterId: string): string {
+    return this.tokens.packReadTokenFor(clusterId);
+  }
+
+  clusterCa(clusterId: string): Promise<ClusterCa> {
+    if (!this.cas) return Promise.reject(new PcgError('PCG_ERR_STATE_DIR', 'this gateway was started without a cluster CA store'));
+    return this.cas.caFor(clusterId);
+  }
+
+  async forgetCluster(clusterId: string): Promise<void> {
+    await this.cas?.forget(clusterId);
   }
 
   /** A node proved its token: journaled, then every job waiting for it goes on. */

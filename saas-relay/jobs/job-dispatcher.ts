@@ -136,27 +136,35 @@ export class JobDispatcher {
         if (gateways.length >= this.options.gatewaysPerBatch) break;
       }
       const reopened = gateways.filter((id) => this.#reopened.delete(id));
+      const limit = Math.min(this.options.jobsPerBatch, this.options.maxInFlight - this.#inFlight);
+      // The three reads go to the store together (one round trip of latency, not three): they are
+      // independent, since a claim never takes a job with a cancel request, and a job both
+      // claimed and re-offered is offered once (#offer skips a job already awaiting its ack).
+      const [cancels, inFlight, claims] = await Promise.allSettled([
+        this.deps.jobs.cancelRequested(gateways),
+        this.deps.jobs.inFlight(reopened),
+        limit > 0 ? this.deps.jobs.claim(gateways, limit) : Promise.resolve([]),
+      ]);
+      // Claimed jobs are offered even if a read beside them failed: otherwise they would wait out their lease.
+      const claimed = claims.status === 'fulfilled' ? claims.value : [];
+      if (cancels.status === 'rejected' || inFlight.status === 'rejected') {
+        for (const job of claimed) this.#offer(job);
+        throw cancels.status === 'rejected' ? cancels.reason : (inFlight as PromiseRejectedResult).reason;
+      }
       // Cancels first: a job both re-offered and cancel-requested is only asked to stop.
-      const toCancel = await this.deps.jobs.cancelRequested(gateways);
-      const cancelIds = new Set(toCancel.map((j) => j.id));
-      for (const job of toCancel) {
+      const cancelIds = new Set(cancels.value.map((j) => j.id));
+      for (const job of cancels.value) {
         if (job.state === 'queued') await this.#cancelQueued(job);
         else this.#askToCancel(job);
       }
-      for (const job of await this.deps.jobs.inFlight(reopened)) {
-        if (cancelIds.has(job.id)) continue;
-        if (job.state === 'dispatched' && !(await this.deps.jobs.renewLease(job.id))) continue;
-        this.#offer(job);
-      }
-      const limit = Math.min(this.options.jobsPerBatch, this.options.maxInFlight - this.#inFlight);
-      if (limit <= 0) {
-        for (const id of gateways) this.#wanted.add(id);
-        return;
-      }
-      const claimed = await this.deps.jobs.claim(gateways, limit);
-      // A full batch may have left jobs behind: those gateways go round again.
-      if (claimed.length === limit) for (const id of gateways) this.#wanted.add(id);
+      const again = inFlight.value.filter((job) => !cancelIds.has(job.id));
+      const renewed = await this.deps.jobs.renewLeases(again.filter((job) => job.state === 'dispatched').map((job) => job.id));
+      for (const job of again) if (job.state !== 'dispatched' || renewed.has(job.id)) this.#offer(job);
+      if (claims.status === 'rejected') throw claims.reason;
+      // A full batch (or none, with too many offers awaiting acks) may have left jobs behind: those gateways go round again.
+      if (limit <= 0 || claimed.length === limit) for (const id of gateways) this.#wanted.add(id);
       for (const job of claimed) this.#offer(job);
+      if (limit <= 0) return;
     }
   }
 

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../proto/clock.js';
 import type { JobKind, JobOutcome, JobResult, NodeStatus } from '../../proto/schemas/jobs.js';
-import type { JobLifecycleHooks } from '../store/job-store.js';
+import type { FinishedJob, JobLifecycleHooks } from '../store/job-store.js';
 import type { ClusterState, JobTable, RelayDatabase } from '../store/schema.js';
 
 /** What a cluster shows while a job of each kind is with its gateway. */
@@ -58,37 +58,73 @@ export class JobOutcomes implements JobLifecycleHooks {
     }
   }
 
-  async finished(trx: Transaction<RelayDatabase>, job: JobTable, outcome: JobOutcome, result: JobResult | null): Promise<void> {
-    const now = this.clock.now();
-    const cluster = await trx.selectFrom('clusters').select(['state', 'deleted_at']).where('id', '=', job.cluster_id).executeTakeFirst();
-    await trx.insertInto('cluster_events').values({
-      cluster_id: job.cluster_id, tenant_id: job.tenant_id, job_id: job.id, seq: null, at: now, step: 'job', node: null,
-      level: outcome === 'succeeded' ? 'info' : outcome === 'failed' ? 'error' : 'warn',
-      message: describe(job, outcome, result),
-    }).execute();
-    if (!cluster || cluster.deleted_at !== null) return;
-    const nodes = result?.nodes ?? [];
-    if (job.action === 'delete' && outcome === 'succeeded') {
-      await trx.deleteFrom('cluster_nodes').where('cluster_id', '=', job.cluster_id).execute();
-      await trx.deleteFrom('ip_allocations').where('cluster_id', '=', job.cluster_id).execute();
-      await trx.updateTable('clusters').set({ state: 'deleted', deleted_at: now, updated_at: now }).where('id', '=', job.cluster_id).execute();
-      return;
+  async finished(trx: Transaction<RelayDatabase>, jobs: readonly FinishedJob[]): Promise<void> {
+    // One pass per cluster seen: a second job of a cluster in the batch sees what the first left.
+    let rest = jobs;
+    while (rest.length > 0) {
+      const seen = new Set<string>();
+      const pass: FinishedJob[] = [];
+      const later: FinishedJob[] = [];
+      for (const f of rest) {
+        (seen.has(f.job.cluster_id) ? later : pass).push(f);
+        seen.add(f.job.cluster_id);
+      }
+      await this.#finishPass(trx, pass);
+      rest = later;
     }
-    await this.#recordNodes(trx, job.cluster_id, nodes, now);
-    if (job.action === 'apply' && outcome === 'succeeded') {
-      // The result is the whole cluster as built: whatever it does not name is gone.
-      const keep = nodes.map((n) => n.name);
-      await trx.deleteFrom('cluster_nodes').where('cluster_id', '=', job.cluster_id).$if(keep.length > 0, (qb) => qb.where('name', 'not in', keep)).execute();
-      await trx.deleteFrom('ip_allocations').where('cluster_id', '=', job.cluster_id).$if(keep.length > 0, (qb) => qb.where('node_name', 'not in', keep)).execute();
-    }
-    const pendingDelete = cluster.state === 'deleting' && job.kind !== 'delete';
-    if (pendingDelete) return;
-    await trx.updateTable('clusters').set({ state: OUTCOME_STATE[job.kind][outcome], updated_at: now }).where('id', '=', job.cluster_id).execute();
   }
 
-  async #recordNodes(trx: Transaction<RelayDatabase>, clusterId: string, nodes: readonly NodeStatus[], now: number): Promise<void> {
+  /**
+   * Jobs of distinct clusters, in a fixed number of statements however many: read the clusters,
+   * insert the events, upsert the reported nodes, remove what is gone, set the states by target.
+   */
+  async #finishPass(trx: Transaction<RelayDatabase>, jobs: readonly FinishedJob[]): Promise<void> {
+    const now = this.clock.now();
+    const clusters = new Map((await trx.selectFrom('clusters').select(['id', 'state', 'deleted_at'])
+      .where('id', 'in', jobs.map((f) => f.job.cluster_id)).execute()).map((c) => [c.id, c]));
+    await trx.insertInto('cluster_events').values(jobs.map(({ job, outcome, result }) => ({
+      cluster_id: job.cluster_id, tenant_id: job.tenant_id, job_id: job.id, seq: null, at: now, step: 'job', node: null,
+      level: outcome === 'succeeded' ? 'info' as const : outcome === 'failed' ? 'error' as const : 'warn' as const,
+      message: describe(job, outcome, result),
+    }))).execute();
+    const live = jobs.filter((f) => {
+      const cluster = clusters.get(f.job.cluster_id);
+      return cluster !== undefined && cluster.deleted_at === null;
+    });
+    const deleted = live.filter((f) => f.job.action === 'delete' && f.outcome === 'succeeded');
+    const kept = live.filter((f) => !(f.job.action === 'delete' && f.outcome === 'succeeded'));
+    await this.#recordNodes(trx, kept.flatMap((f) => (f.result?.nodes ?? []).map((n) => ({ clusterId: f.job.cluster_id, node: n }))), now);
+    // A successful apply's result is the whole cluster as built: whatever it does not name is gone.
+    // A successful delete leaves nothing.
+    const applied = kept.filter((f) => f.job.action === 'apply' && f.outcome === 'succeeded');
+    const removeAll = [...deleted, ...applied.filter((f) => (f.result?.nodes ?? []).length === 0)].map((f) => f.job.cluster_id);
+    const removeSome = applied.filter((f) => (f.result?.nodes ?? []).length > 0).map((f) => ({ clusterId: f.job.cluster_id, keep: f.result!.nodes.map((n) => n.name) }));
+    if (removeAll.length > 0 || removeSome.length > 0) {
+      await trx.deleteFrom('cluster_nodes').where((eb) => eb.or([
+        ...(removeAll.length > 0 ? [eb('cluster_id', 'in', removeAll)] : []),
+        ...removeSome.map((r) => eb.and([eb('cluster_id', '=', r.clusterId), eb('name', 'not in', r.keep)])),
+      ])).execute();
+      await trx.deleteFrom('ip_allocations').where((eb) => eb.or([
+        ...(removeAll.length > 0 ? [eb('cluster_id', 'in', removeAll)] : []),
+        ...removeSome.map((r) => eb.and([eb('cluster_id', '=', r.clusterId), eb('node_name', 'not in', r.keep)])),
+      ])).execute();
+    }
+    if (deleted.length > 0) {
+      await trx.updateTable('clusters').set({ state: 'deleted', deleted_at: now, updated_at: now }).where('id', 'in', deleted.map((f) => f.job.cluster_id)).execute();
+    }
+    const byState = new Map<ClusterState, string[]>();
+    for (const f of kept) {
+      const pendingDelete = clusters.get(f.job.cluster_id)!.state === 'deleting' && f.job.kind !== 'delete';
+      if (pendingDelete) continue;
+      const state = OUTCOME_STATE[f.job.kind][f.outcome];
+      byState.set(state, [...(byState.get(state) ?? []), f.job.cluster_id]);
+    }
+    for (const [state, ids] of byState) await trx.updateTable('clusters').set({ state, updated_at: now }).where('id', 'in', ids).execute();
+  }
+
+  async #recordNodes(trx: Transaction<RelayDatabase>, nodes: ReadonlyArray<{ clusterId: string; node: NodeStatus }>, now: number): Promise<void> {
     if (nodes.length === 0) return;
-    await trx.insertInto('cluster_nodes').values(nodes.map((n) => ({
+    await trx.insertInto('cluster_nodes').values(nodes.map(({ clusterId, node: n }) => ({
       cluster_id: clusterId, name: n.name, role: n.role, state: 'present' as const, vm: n.vm, instance_uuid: n.instanceUuid, ip: n.ip, ready: n.ready ? 1 : 0, updated_at: now,
     }))).onConflict((oc) => oc.columns(['cluster_id', 'name']).doUpdateSet((eb) => ({
       role: eb.ref('excluded.role'), state: eb.ref('excluded.state'), vm: eb.ref('excluded.vm'), instance_uuid: eb.ref('excluded.instance_uuid'),

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import type { ClusterSpec, JobAction, JobEvent, JobKind, JobOutcome, JobResult, JobState } from '../../proto/schemas/jobs.js';
@@ -14,6 +14,9 @@ export interface NewJob {
   readonly spec: ClusterSpec;
 }
 
+/** Event rows per INSERT: 9 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535. */
+const EVENTS_PER_INSERT = 1000;
+
 /** States a job can still move from; everything else is terminal. */
 export const UNFINISHED_JOB_STATES = ['queued', 'dispatched', 'running'] as const satisfies readonly JobState[];
 
@@ -24,8 +27,18 @@ export const UNFINISHED_JOB_STATES = ['queued', 'dispatched', 'running'] as cons
 export interface JobLifecycleHooks {
   /** The gateway acknowledged these jobs: their clusters show them busy (provisioning, scaling, deleting). */
   started(trx: Transaction<RelayDatabase>, jobs: readonly JobTable[]): Promise<void>;
-  /** The job became terminal; `result` is null when the relay ended it (cancelled before it ran). */
-  finished(trx: Transaction<RelayDatabase>, job: JobTable, outcome: JobOutcome, result: JobResult | null): Promise<void>;
+  /**
+   * These jobs became terminal, in this order (a report batch ends many at once). A job's `result`
+   * is null when the relay ended it (cancelled before it ran).
+   */
+  finished(trx: Transaction<RelayDatabase>, jobs: readonly FinishedJob[]): Promise<void>;
+}
+
+/** A job that just became terminal, and what ended it. */
+export interface FinishedJob {
+  readonly job: JobTable;
+  readonly outcome: JobOutcome;
+  readonly result: JobResult | null;
 }
 
 export interface JobStoreOptions {
@@ -41,6 +54,13 @@ export interface JobReport {
   readonly result?: JobResult | undefined;
 }
 
+/** A report and the session it came over: a gateway and that session's epoch. */
+export interface SessionReport {
+  readonly gatewayId: string;
+  readonly epoch: number;
+  readonly report: JobReport;
+}
+
 export interface ReportApplied {
   readonly job: JobTable;
   /** Highest event seq stored for the job: the gateway may forget everything up to it. */
@@ -49,7 +69,12 @@ export interface ReportApplied {
   readonly stored: number;
   /** This report made the job terminal. */
   readonly finished: boolean;
+  /** It finished, and a queued job of the same cluster waited behind it: that one may go now. */
+  readonly unblocked: boolean;
 }
+
+/** One report of a batch: what it did, or why nothing of it was stored. */
+export type ReportOutcome = { readonly applied: ReportApplied; readonly error?: undefined } | { readonly applied?: undefined; readonly error: PcgError };
 
 export type CancelOutcome = 'cancelled' | 'cancel-requested' | 'already-finished';
 
@@ -122,16 +147,16 @@ export class JobStore {
   async claim(gatewayIds: readonly string[], limit: number): Promise<JobTable[]> {
     if (gatewayIds.length === 0) return [];
     const now = this.clock.now();
-    // Candidates first (no lock), then one conditional UPDATE: the UPDATE re-checks everything,
-    // so a candidate another relay took meanwhile is simply not returned.
-    const candidates = await this.db.selectFrom('jobs').select('id')
+    // One statement: the candidates (no lock) in a subquery, and the UPDATE re-checks every
+    // condition on each row it moves, so a candidate another relay took meanwhile is simply not
+    // returned (on PostgreSQL the row is re-read once the other relay's transaction ends).
+    const candidates = this.db.selectFrom('jobs').select('id')
       .where('gateway_id', 'in', gatewayIds).where('state', '=', 'queued').where('cancel_requested_at', 'is', null)
       .where((eb) => eb.not(eb.exists(this.#olderUnfinished())))
-      .orderBy('created_at').orderBy('id').limit(limit).execute();
-    if (candidates.length === 0) return [];
+      .orderBy('created_at').orderBy('id').limit(limit);
     const rows = await this.db.updateTable('jobs')
       .set((eb) => ({ state: 'dispatched', attempts: eb('attempts', '+', 1), lease_until: now + this.#leaseMs, updated_at: now }))
-      .where('id', 'in', candidates.map((c) => c.id)).where('state', '=', 'queued').where('cancel_requested_at', 'is', null)
+      .where('id', 'in', candidates).where('state', '=', 'queued').where('cancel_requested_at', 'is', null)
       .where((eb) => eb.not(eb.exists(this.#olderUnfinished())))
       .returningAll().execute();
     return rows.sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
@@ -156,12 +181,13 @@ export class JobStore {
       .orderBy('created_at').orderBy('id').limit(limit).execute();
   }
 
-  /** A dispatched job offered again gets a fresh lease; false when it moved on meanwhile. */
-  async renewLease(id: string): Promise<boolean> {
+  /** Dispatched jobs offered again get a fresh lease; returns the ids renewed (the others moved on meanwhile). */
+  async renewLeases(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
     const now = this.clock.now();
-    const r = await this.db.updateTable('jobs').set({ lease_until: now + this.#leaseMs, updated_at: now })
-      .where('id', '=', id).where('state', '=', 'dispatched').executeTakeFirst();
-    return r.numUpdatedRows === 1n;
+    const rows = await this.db.updateTable('jobs').set({ lease_until: now + this.#leaseMs, updated_at: now })
+      .where('id', 'in', ids).where('state', '=', 'dispatched').returning('id').execute();
+    return new Set(rows.map((r) => r.id));
   }
 
   /**
@@ -197,31 +223,25 @@ export class JobStore {
 
   /**
    * Many acks in one transaction (the dispatcher gathers those that arrive together): one fencing
-   * statement for all their gateways, one UPDATE per epoch value, the cluster states by kind.
+   * statement for all their gateways, one UPDATE for all their jobs, the cluster states by kind.
    * Acks over a superseded epoch are returned as `stale` and change nothing.
    */
   async ackMany(acks: ReadonlyArray<{ jobId: string; gatewayId: string; epoch: number }>): Promise<{ started: string[]; stale: string[] }> {
     if (acks.length === 0) return { started: [], stale: [] };
     return this.db.transaction().execute(async (trx) => {
-      const pairs = [...new Map(acks.map((a) => [`${a.gatewayId}:${a.epoch}`, a])).values()];
-      // Takes each gateway row's lock: no new session of these gateways commits before this does.
-      const fenced = await trx.updateTable('gateways').set((eb) => ({ epoch: eb.ref('epoch') }))
-        .where((eb) => eb.or(pairs.map((p) => eb.and([eb('id', '=', p.gatewayId), eb('epoch', '=', p.epoch)]))))
-        .returning(['id', 'epoch']).execute();
-      const current = new Set(fenced.map((r) => `${r.id}:${r.epoch}`));
-      const valid = acks.filter((a) => current.has(`${a.gatewayId}:${a.epoch}`));
-      const byEpoch = new Map<number, string[]>();
-      for (const a of valid) byEpoch.set(a.epoch, [...(byEpoch.get(a.epoch) ?? []), a.jobId]);
+      const current = await fenceEpochs(trx, acks);
+      const valid = acks.filter((a) => current.has(sessionKey(a.gatewayId, a.epoch)));
+      const stale = acks.filter((a) => !current.has(sessionKey(a.gatewayId, a.epoch))).map((a) => a.jobId);
+      if (valid.length === 0) return { started: [], stale };
       const now = this.clock.now();
-      const rows: JobTable[] = [];
-      for (const [epoch, ids] of byEpoch) {
-        // The offer went to the job's own gateway, so the ack's session is the job's gateway's.
-        rows.push(...await trx.updateTable('jobs').set({ state: 'running', epoch, lease_until: null, updated_at: now })
-          .where('id', 'in', ids).where('state', 'in', UNFINISHED_JOB_STATES)
-          .returningAll().execute());
-      }
+      // The offer went to the job's own gateway, so the job takes the epoch its gateway row has
+      // now: the fence above locked that row at the ack's epoch until this transaction ends.
+      const rows = await trx.updateTable('jobs')
+        .set((eb) => ({ state: 'running', epoch: eb.selectFrom('gateways').select('gateways.epoch').whereRef('gateways.id', '=', 'jobs.gateway_id'), lease_until: null, updated_at: now }))
+        .where(ofTheirGateways(valid)).where('state', 'in', UNFINISHED_JOB_STATES)
+        .returningAll().execute();
       if (rows.length > 0) await this.#hooks?.started(trx, rows);
-      return { started: rows.map((r) => r.id), stale: acks.filter((a) => !current.has(`${a.gatewayId}:${a.epoch}`)).map((a) => a.jobId) };
+      return { started: rows.map((r) => r.id), stale };
     });
   }
 
@@ -230,41 +250,103 @@ export class JobStore {
    * with a result, the job's terminal state together with what follows for its cluster (hooks),
    * all in one transaction fenced by the session epoch. A result for a job already terminal (the
    * relay cancelled it outright, or this is a resend) changes nothing; the ack tells its state.
+   * Throws PCG_ERR_STALE_EPOCH (superseded session) or PCG_ERR_NOT_FOUND (not this gateway's job).
    */
   async applyReport(gatewayId: string, epoch: number, report: JobReport): Promise<ReportApplied> {
-    return this.db.transaction().execute(async (trx) => {
-      await fenceEpoch(trx, gatewayId, epoch);
-      const job = await trx.selectFrom('jobs').selectAll().where('id', '=', report.job_id).where('gateway_id', '=', gatewayId).executeTakeFirst();
-      if (!job) throw new PcgError('PCG_ERR_NOT_FOUND', `job ${report.job_id} is not a job of this gateway`);
-      const now = this.clock.now();
-      let stored = 0;
-      if (report.events.length > 0) {
-        const inserted = await trx.insertInto('cluster_events').values(report.events.map((e) => ({
-          cluster_id: job.cluster_id, tenant_id: job.tenant_id, job_id: job.id, seq: e.seq, at: e.at,
-          step: e.step, node: e.node ?? null, level: e.level, message: e.message,
-        }))).onConflict((oc) => oc.columns(['job_id', 'seq']).doNothing()).returning('id').execute();
-        stored = inserted.length;
+    const [outcome] = await this.applyReports([{ gatewayId, epoch, report }]);
+    if (outcome!.error) throw outcome!.error;
+    return outcome!.applied!;
+  }
+
+  /**
+   * Many reports (of any gateways) in one transaction, each exactly as applyReport would store it,
+   * in a fixed number of statements however many there are: one fence for every session, one
+   * conditional UPDATE finishing the jobs with a result, one moving last_seq of the others, one
+   * INSERT of all events, the hooks for all finished jobs. A report over a superseded epoch, or for
+   * a job not of its gateway, gets its error and stores nothing; the others are unaffected. A job
+   * reported twice in a batch is applied in order (the second in a later round, same transaction).
+   */
+  async applyReports(reports: readonly SessionReport[]): Promise<ReportOutcome[]> {
+    if (reports.length === 0) return [];
+    const outcomes = await this.db.transaction().execute(async (trx) => {
+      const out: ReportOutcome[] = new Array<ReportOutcome>(reports.length);
+      const current = await fenceEpochs(trx, reports);
+      let round: number[] = [];
+      reports.forEach((r, i) => {
+        if (current.has(sessionKey(r.gatewayId, r.epoch))) round.push(i);
+        else out[i] = { error: staleEpoch(r.gatewayId, r.epoch) };
+      });
+      while (round.length > 0) {
+        const seen = new Set<string>();
+        const now: number[] = [];
+        const later: number[] = [];
+        for (const i of round) {
+          const jobId = reports[i]!.report.job_id;
+          (seen.has(jobId) ? later : now).push(i);
+          seen.add(jobId);
+        }
+        const applied = await this.#applyRound(trx, now.map((i) => reports[i]!));
+        now.forEach((i, k) => (out[i] = applied[k]!));
+        round = later;
       }
-      const maxSeq = report.events.reduce((m, e) => Math.max(m, e.seq), job.last_seq);
-      const result = report.result;
-      const finishing = result !== undefined && (UNFINISHED_JOB_STATES as readonly string[]).includes(job.state);
-      const updated = await trx.updateTable('jobs')
-        .set((eb) => ({
-          // max() in SQL: two reports of one job committed out of order never move last_seq back.
-          last_seq: eb.case().when('last_seq', '<', maxSeq).then(maxSeq).else(eb.ref('last_seq')).end(),
-          updated_at: now,
-          ...(finishing ? {
-            state: result.outcome, result: JSON.stringify(result), error_code: result.error?.code ?? null,
-            error_message: result.error?.message ?? null, finished_at: now, lease_until: null,
-          } : {}),
-        }))
-        .where('id', '=', job.id)
-        .$if(finishing, (qb) => qb.where('state', 'in', UNFINISHED_JOB_STATES))
-        .returningAll().executeTakeFirst();
-      const finished = finishing && updated !== undefined;
-      const after = updated ?? { ...job, last_seq: maxSeq };
-      if (finished) await this.#hooks?.finished(trx, after, result.outcome, result);
-      return { job: after, seq: after.last_seq, stored, finished };
+      return out;
+    });
+    // After commit: a job queued behind one of these now is either seen here or queued later
+    // (then its own job_queued wake finds the cluster free), so no wake-up is lost in between.
+    const clusters = [...new Set(outcomes.flatMap((o) => (o.applied?.finished ? [o.applied.job.cluster_id] : [])))];
+    if (clusters.length === 0) return outcomes;
+    const waiting = new Set((await this.db.selectFrom('jobs').select('cluster_id').distinct()
+      .where('cluster_id', 'in', clusters).where('state', '=', 'queued').execute()).map((r) => r.cluster_id));
+    return outcomes.map((o) => (o.applied?.finished && waiting.has(o.applied.job.cluster_id) ? { applied: { ...o.applied, unblocked: true } } : o));
+  }
+
+  /** Reports of distinct jobs, all over current sessions: the statements of applyReports. */
+  async #applyRound(trx: Transaction<RelayDatabase>, reports: readonly SessionReport[]): Promise<ReportOutcome[]> {
+    const now = this.clock.now();
+    const items = reports.map((r) => ({ jobId: r.report.job_id, gatewayId: r.gatewayId, report: r.report, maxSeq: r.report.events.reduce((m, e) => Math.max(m, e.seq), 0) }));
+    const rows = new Map<string, JobTable>();
+    const ending = items.filter((i) => i.report.result !== undefined);
+    if (ending.length > 0) {
+      const results = ending.map((i) => [i.jobId, i.report.result!] as const);
+      const ended = await trx.updateTable('jobs')
+        .set({
+          last_seq: lastSeqCase(ending), updated_at: now, finished_at: now, lease_until: null,
+          state: byJob<JobState>('state', results.map(([id, r]) => [id, r.outcome])),
+          result: byJob<string | null>('result', results.map(([id, r]) => [id, JSON.stringify(r)])),
+          error_code: byJob<string | null>('error_code', results.map(([id, r]) => [id, r.error?.code ?? null])),
+          error_message: byJob<string | null>('error_message', results.map(([id, r]) => [id, r.error?.message ?? null])),
+        })
+        .where(ofTheirGateways(ending)).where('state', 'in', UNFINISHED_JOB_STATES)
+        .returningAll().execute();
+      for (const row of ended) rows.set(row.id, row);
+    }
+    const finished = new Set(rows.keys());
+    const rest = items.filter((i) => !finished.has(i.jobId));
+    if (rest.length > 0) {
+      // max() in SQL: two reports of one job committed out of order never move last_seq back.
+      const moved = await trx.updateTable('jobs').set({ last_seq: lastSeqCase(rest), updated_at: now })
+        .where(ofTheirGateways(rest)).returningAll().execute();
+      for (const row of moved) rows.set(row.id, row);
+    }
+    const events = items.flatMap((i) => {
+      const job = rows.get(i.jobId);
+      return job ? i.report.events.map((e) => ({
+        cluster_id: job.cluster_id, tenant_id: job.tenant_id, job_id: job.id, seq: e.seq, at: e.at, step: e.step, node: e.node ?? null, level: e.level, message: e.message,
+      })) : [];
+    });
+    const stored = new Map<string, number>();
+    // In chunks: a batch may carry up to 200 events per report, more than a statement's parameters.
+    for (let at = 0; at < events.length; at += EVENTS_PER_INSERT) {
+      const inserted = await trx.insertInto('cluster_events').values(events.slice(at, at + EVENTS_PER_INSERT))
+        .onConflict((oc) => oc.columns(['job_id', 'seq']).doNothing()).returning('job_id').execute();
+      for (const { job_id: id } of inserted) stored.set(id!, (stored.get(id!) ?? 0) + 1);
+    }
+    const done = items.filter((i) => finished.has(i.jobId)).map((i) => ({ job: rows.get(i.jobId)!, outcome: i.report.result!.outcome, result: i.report.result! }));
+    if (done.length > 0) await this.#hooks?.finished(trx, done);
+    return items.map((i): ReportOutcome => {
+      const job = rows.get(i.jobId);
+      if (!job) return { error: new PcgError('PCG_ERR_NOT_FOUND', `job ${i.jobId} is not a job of this gateway`) };
+      return { applied: { job, seq: job.last_seq, stored: stored.get(i.jobId) ?? 0, finished: finished.has(i.jobId), unblocked: false } };
     });
   }
 
@@ -300,7 +382,7 @@ export class JobStore {
         .$if(from === 'queued', (qb) => qb.where('state', '=', 'queued'))
         .$if(from === 'requested', (qb) => qb.where('state', 'in', UNFINISHED_JOB_STATES).where('cancel_requested_at', 'is not', null))
         .returningAll().executeTakeFirst();
-      if (row) await this.#hooks?.finished(trx, row, 'cancelled', null);
+      if (row) await this.#hooks?.finished(trx, [{ job: row, outcome: 'cancelled', result: null }]);
       return row;
     });
   }
@@ -328,4 +410,45 @@ export async function fenceEpoch(trx: Kysely<RelayDatabase>, gatewayId: string, 
   const r = await trx.updateTable('gateways').set((eb) => ({ epoch: eb.ref('epoch') }))
     .where('id', '=', gatewayId).where('epoch', '=', epoch).executeTakeFirst();
   if (r.numUpdatedRows !== 1n) throw new PcgError('PCG_ERR_STALE_EPOCH', `session epoch ${epoch} of gateway ${gatewayId} is superseded; not stored`);
+}
+
+
+const sessionKey = (gatewayId: string, epoch: number): string => `${gatewayId}:${epoch}`;
+
+const staleEpoch = (gatewayId: string, epoch: number): PcgError =>
+  new PcgError('PCG_ERR_STALE_EPOCH', `session epoch ${epoch} of gateway ${gatewayId} is superseded; not stored`);
+
+/**
+ * fenceEpoch for many sessions in one statement; returns the `gateway:epoch` keys that are current.
+ * Each current gateway row stays locked until the caller's transaction ends.
+ */
+async function fenceEpochs(trx: Kysely<RelayDatabase>, sessions: ReadonlyArray<{ gatewayId: string; epoch: number }>): Promise<Set<string>> {
+  const pairs = [...new Map(sessions.map((s) => [sessionKey(s.gatewayId, s.epoch), s])).values()];
+  const fenced = await trx.updateTable('gateways').set((eb) => ({ epoch: eb.ref('epoch') }))
+    .where((eb) => eb.or(pairs.map((p) => eb.and([eb('id', '=', p.gatewayId), eb('epoch', '=', p.epoch)]))))
+    .returning(['id', 'epoch']).execute();
+  return new Set(fenced.map((r) => sessionKey(r.id, r.epoch)));
+}
+
+/**
+ * Rows of `jobs` that are these jobs of these gateways, as one condition: `id in (…)` picks them
+ * by primary key, the row-value list keeps each to its own gateway (a gateway never moves another's job).
+ */
+function ofTheirGateways(items: ReadonlyArray<{ jobId: string; gatewayId: string }>) {
+  return (eb: ExpressionBuilder<RelayDatabase, 'jobs'>) => eb.and([
+    eb('id', 'in', items.map((i) => i.jobId)),
+    sql<boolean>`(${sql.ref('id')}, ${sql.ref('gateway_id')}) in (values ${sql.join(items.map((i) => sql`(${i.jobId}, ${i.gatewayId})`))})`,
+  ]);
+}
+
+/** `last_seq` raised to each job's highest reported seq, never lowered (max() per row, in SQL). */
+function lastSeqCase(items: ReadonlyArray<{ jobId: string; maxSeq: number }>): RawBuilder<number> {
+  const raising = items.filter((i) => i.maxSeq > 0);
+  if (raising.length === 0) return sql<number>`${sql.ref('last_seq')}`;
+  return sql<number>`case ${sql.join(raising.map((i) => sql`when ${sql.ref('id')} = ${i.jobId} and ${sql.ref('last_seq')} < ${i.maxSeq} then ${i.maxSeq}`), sql` `)} else ${sql.ref('last_seq')} end`;
+}
+
+/** A column set to a value per job in one UPDATE: `case id when … then … else <column> end`. */
+function byJob<T>(column: 'state' | 'result' | 'error_code' | 'error_message', values: ReadonlyArray<readonly [jobId: string, value: T]>): RawBuilder<T> {
+  return sql<T>`case ${sql.ref('id')} ${sql.join(values.map(([id, value]) => sql`when ${id} then ${value}`), sql` `)} else ${sql.ref(column)} end`;
 }

@@ -129,6 +129,67 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       assert.deepEqual([row.state, row.epoch, row.finished_at, JSON.parse(row.result!)], ['succeeded', seeded.epoch, clock.now(), final.result]);
     });
 
+    it('a batch of reports: a stale-epoch report and another gateway\'s job are refused alone; the good ones land, each cluster its own outcome', async () => {
+      const tenancy = new TenancyStore(database.db, new SecretHasher(randomBytes(32)), clock);
+      const other = await seedCluster(database.db, tenancy, gateways, clock, { nodes: ['cp-0'] });
+      const second = await seedCluster(database.db, undefined, gateways, clock, { reuse: seeded, nodes: ['cp-0'] });
+      const create = await enqueue();
+      const del = await enqueue('delete', second.clusterId, specOf(second.clusterId, ['cp-0']));
+      const theirs = await jobs.enqueue({ tenantId: other.tenantId, clusterId: other.clusterId, gatewayId: other.gatewayId, kind: 'create', action: 'apply', spec: specOf(other.clusterId, ['cp-0']) });
+      await jobs.claim([seeded.gatewayId, other.gatewayId], 10);
+      await jobs.ackMany([{ jobId: create.id, gatewayId: seeded.gatewayId, epoch: seeded.epoch }, { jobId: del.id, gatewayId: seeded.gatewayId, epoch: seeded.epoch }, { jobId: theirs.id, gatewayId: other.gatewayId, epoch: other.epoch }]);
+      const newer = await gateways.beginSession(await gateways.get(other.tenantId, other.gatewayId), 'test', 'rly_other');
+      const outcomes = await jobs.applyReports([
+        { gatewayId: other.gatewayId, epoch: other.epoch, report: { job_id: theirs.id, events: [event(1)], result: succeeded('cp-0') } },
+        { gatewayId: seeded.gatewayId, epoch: seeded.epoch, report: { job_id: create.id, events: [event(1), event(2)], result: succeeded('cp-0', 'worker-0') } },
+        { gatewayId: seeded.gatewayId, epoch: seeded.epoch, report: { job_id: theirs.id, events: [event(1)], result: succeeded('cp-0') } },
+        { gatewayId: seeded.gatewayId, epoch: seeded.epoch, report: { job_id: del.id, events: [event(1)], result: { outcome: 'succeeded', nodes: [] } } },
+      ]);
+      assert.deepEqual(outcomes.map((o) => o.error?.code ?? (o.applied && pick(o.applied))), [
+        'PCG_ERR_STALE_EPOCH', { seq: 2, stored: 2, finished: true, state: 'succeeded' }, 'PCG_ERR_NOT_FOUND', { seq: 1, stored: 1, finished: true, state: 'succeeded' },
+      ]);
+      // Nothing of the refused reports: their job still runs, no event, its cluster untouched.
+      const untouched = await jobs.get(other.tenantId, theirs.id);
+      assert.deepEqual([untouched.state, untouched.last_seq, untouched.result], ['running', 0, null]);
+      assert.equal((await database.db.selectFrom('cluster_events').select('id').where('job_id', '=', theirs.id).execute()).length, 0);
+      const otherCluster = await database.db.selectFrom('clusters').select('state').where('id', '=', other.clusterId).executeTakeFirstOrThrow();
+      assert.equal(otherCluster.state, 'provisioning');
+      // The good ones: the create built its cluster (worker-1 not in the result: removed, address released), the delete removed its own.
+      assert.equal((await cluster()).state, 'running');
+      assert.deepEqual(await nodes(), ['cp-0:present', 'worker-0:present']);
+      assert.deepEqual(await allocations(), ['cp-0', 'worker-0']);
+      const gone = await database.db.selectFrom('clusters').select(['state', 'deleted_at']).where('id', '=', second.clusterId).executeTakeFirstOrThrow();
+      assert.deepEqual([gone.state, gone.deleted_at], ['deleted', clock.now()]);
+      assert.equal((await database.db.selectFrom('ip_allocations').select('ip').where('cluster_id', '=', second.clusterId).execute()).length, 0);
+      // The refused report, sent again over the current session, lands.
+      const again = await jobs.applyReports([{ gatewayId: other.gatewayId, epoch: newer, report: { job_id: theirs.id, events: [event(1)], result: succeeded('cp-0') } }]);
+      assert.deepEqual(again.map((o) => o.applied && pick(o.applied)), [{ seq: 1, stored: 1, finished: true, state: 'succeeded' }]);
+    });
+
+    it('a job reported twice in one batch: its events stored once, finished once, the second sees the first', async () => {
+      const job = await enqueue();
+      const next = await enqueue('scale', seeded.clusterId, specOf(seeded.clusterId, ['cp-0', 'worker-0']));
+      await jobs.claim([seeded.gatewayId], 1);
+      await jobs.ack(job.id, seeded.gatewayId, seeded.epoch);
+      const final = { job_id: job.id, events: [event(1), event(2)], result: succeeded('cp-0', 'worker-0', 'worker-1') };
+      const outcomes = await jobs.applyReports([
+        { gatewayId: seeded.gatewayId, epoch: seeded.epoch, report: { job_id: job.id, events: [event(1)] } },
+        { gatewayId: seeded.gatewayId, epoch: seeded.epoch, report: final },
+        { gatewayId: seeded.gatewayId, epoch: seeded.epoch, report: final },
+      ]);
+      assert.deepEqual(outcomes.map((o) => o.applied && pick(o.applied)), [
+        { seq: 1, stored: 1, finished: false, state: 'running' },
+        { seq: 2, stored: 1, finished: true, state: 'succeeded' },
+        { seq: 2, stored: 0, finished: false, state: 'succeeded' },
+      ]);
+      // The job that finished had a job queued behind it on its cluster: that one may go now.
+      assert.deepEqual(outcomes.map((o) => o.applied?.unblocked), [false, true, false]);
+      const events = await database.db.selectFrom('cluster_events').select(['seq', 'step']).where('job_id', '=', job.id).orderBy('id').execute();
+      assert.deepEqual(events.map((e) => `${e.step}:${e.seq}`), ['clone:1', 'clone:2', 'job:null']);
+      assert.equal((await cluster()).state, 'running');
+      assert.deepEqual((await jobs.claim([seeded.gatewayId], 5)).map((j) => j.id), [next.id]);
+    });
+
     it('a report for a job of another gateway is refused as not found', async () => {
       const job = await enqueue();
       const other = await seedCluster(database.db, new TenancyStore(database.db, new SecretHasher(randomBytes(32)), clock), gateways, clock, { nodes: [] });

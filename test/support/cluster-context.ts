@@ -8,7 +8,8 @@ import { createHmac } from 'node:crypto';
 import pino from 'pino';
 import { PcgError } from '../../proto/errors.js';
 import type { ClusterSpec, Job, NodeSpec } from '../../proto/schemas/jobs.js';
-import type { CallJournal, CallRecord, EventLevel, JobContext, NodeReadiness, VsphereOp } from '../../gateway/jobs/job-executor.js';
+import type { CallJournal, CallRecord, ClusterCa, ClusterKeys, EventLevel, JobContext, NodeReadiness, VsphereOp } from '../../gateway/jobs/job-executor.js';
+import { clusterCaOf, createClusterCa } from '../../gateway/nodes/cluster-ca.js';
 import { retrieveProperties, containerViewObjectSpec, withContainerView } from '../../gateway/vsphere/property-collector.js';
 import { text, toArray } from '../../gateway/vsphere/soap-xml.js';
 import { VimSession } from '../../gateway/vsphere/vim-session.js';
@@ -62,13 +63,41 @@ export class MemoryCallJournal implements CallJournal {
 // A syntactically fine PEM; nodes in these tests never dial the gateway.
 export const TEST_CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTESTTESTTESTTESTTESTTESTTESTwCgYIKoZIzj0EAwIw\nEjEQMA4GA1UEAwwHcGNnLWNhMB4XDTI2MDEwMTAwMDAwMFoXDTM2MDEwMTAwMDAw\n-----END CERTIFICATE-----\n';
 
-/** Readiness the test drives: `report()` marks a node ready; with `autoReady`, the guest agent reports on the node's behalf. */
-export class TestReadiness implements NodeReadiness {
+/**
+ * Readiness the test drives: `report()` marks a node ready; with `autoReady`, the guest agent
+ * reports on the node's behalf. Also the executor's ClusterKeys: a real CA per cluster, made once
+ * and kept in memory (the state-dir store is tested on its own), pack tokens of their own shape.
+ */
+export class TestReadiness implements NodeReadiness, ClusterKeys {
   readonly endpoint = { url: 'https://gateway.test:8443', caPem: TEST_CA_PEM };
   readonly #ready = new Set<string>();
   readonly #waiters = new Map<string, Array<() => void>>();
   readonly forgotten: string[] = [];
+  /** Clusters whose CA was made (once each), and those forgotten. */
+  readonly casMade: string[] = [];
+  readonly casForgotten: string[] = [];
+  readonly #cas = new Map<string, Promise<ClusterCa>>();
   autoReady = true;
+
+  packReadTokenFor(clusterId: string): string {
+    return `${clusterId}.${createHmac('sha256', 'test-pack-token-key').update(clusterId).digest('base64url')}`;
+  }
+
+  clusterCa(clusterId: string): Promise<ClusterCa> {
+    let ca = this.#cas.get(clusterId);
+    if (!ca) {
+      this.casMade.push(clusterId);
+      ca = createClusterCa(Date.now()).then((made) => clusterCaOf(made.certPem, made.keyPem));
+      this.#cas.set(clusterId, ca);
+    }
+    return ca;
+  }
+
+  forgetCluster(clusterId: string): Promise<void> {
+    this.casForgotten.push(clusterId);
+    this.#cas.delete(clusterId);
+    return Promise.resolve();
+  }
 
   tokenFor(clusterId: string, node: string): string {
     return createHmac('sha256', 'test-node-token-key').update(`${clusterId}/${node}`).digest('base64url');

@@ -8,7 +8,7 @@ describe('gateway configuration: https.* and jobs.*', () => {
   it('has the documented defaults', () => {
     const config = loadGatewayConfig([], {});
     assert.deepEqual(config.https, { host: '0.0.0.0', port: 8443, publicUrl: null, certFile: null, keyFile: null });
-    assert.deepEqual(config.jobs, { maxConcurrent: 4, driftCheckIntervalMs: 60_000, nodeReadyTimeoutMs: 900_000, cloneConcurrency: 8 });
+    assert.deepEqual(config.jobs, { maxConcurrent: 4, driftCheckIntervalMs: 60_000, nodeReadyTimeoutMs: 900_000, cloneConcurrency: 8, retryLimit: 5, retryInitialMs: 5_000, retryMaxMs: 60_000 });
   });
 
   it('reads environment variables and arguments', () => {

@@ -27,12 +27,30 @@ describe('NodeTokens', () => {
     const tokens = await NodeTokens.load(dir.path);
     const token = tokens.tokenFor(CLUSTER_A, 'cp-0');
     assert.deepEqual(tokens.verify(token), { clusterId: CLUSTER_A, node: 'cp-0' });
-    assert.deepEqual(tokens.verify(tokens.tokenFor(CLUSTER_A, '.packs')), { clusterId: CLUSTER_A, node: '.packs' });
+    assert.throws(() => tokens.tokenFor(CLUSTER_A, '.packs'), /node name \(DNS label\)/, 'no token for a pseudo node');
     const mac = token.split('.')[2]!;
     const flipped = `${mac.slice(0, -2)}${mac.at(-2) === 'A' ? 'B' : 'A'}${mac.at(-1)}`;
     for (const bad of [
       `${CLUSTER_A}.cp-1.${mac}`, `${CLUSTER_B}.cp-0.${mac}`, `${CLUSTER_A}.cp-0.${flipped}`, `${CLUSTER_A}.cp-0.${mac.slice(1)}`,
       `${CLUSTER_A}.cp-0`, '', '..', `${CLUSTER_A}..${mac}`, NodeTokens.fromKey(randomBytes(32)).tokenFor(CLUSTER_A, 'cp-0'),
     ]) assert.equal(tokens.verify(bad), undefined, bad);
+  });
+
+  it('pack read tokens: stable per cluster, verified as such, never valid as a node token (nor the reverse)', async () => {
+    const tokens = await NodeTokens.load(dir.path);
+    const pack = tokens.packReadTokenFor(CLUSTER_A);
+    assert.match(pack, new RegExp(`^${CLUSTER_A}\\.[A-Za-z0-9_-]{43}$`));
+    assert.equal((await NodeTokens.load(dir.path)).packReadTokenFor(CLUSTER_A), pack, 'stable across restarts');
+    assert.equal(tokens.verifyPackToken(pack), CLUSTER_A);
+    assert.notEqual(tokens.packReadTokenFor(CLUSTER_B), pack);
+    assert.equal(tokens.verify(pack), undefined, 'a pack token is no phone-home');
+    const mac = pack.split('.')[1]!;
+    // Reshaped as a node token of any name, the pack MAC still proves nothing.
+    for (const node of ['.packs', 'packs', 'cp-0', '']) assert.equal(tokens.verify(`${CLUSTER_A}.${node}.${mac}`), undefined, node);
+    const nodeToken = tokens.tokenFor(CLUSTER_A, 'cp-0');
+    assert.equal(tokens.verifyPackToken(nodeToken), undefined, 'a node token reads no packs');
+    assert.equal(tokens.verifyPackToken(`${CLUSTER_A}.${nodeToken.split('.')[2]}`), undefined);
+    assert.equal(tokens.verifyPackToken(`${CLUSTER_B}.${mac}`), undefined);
+    assert.equal(NodeTokens.fromKey(randomBytes(32)).verifyPackToken(pack), undefined);
   });
 });

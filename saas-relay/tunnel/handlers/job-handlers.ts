@@ -4,6 +4,7 @@ import { finalReply, type FrameHandlers } from '../../../proto/frame-handlers.js
 import type { JobAckFrame, JobCancelAckFrame } from '../../../proto/schemas/frames.js';
 import type { Job } from '../../../proto/schemas/jobs.js';
 import type { ClusterDrift } from '../../jobs/cluster-drift.js';
+import { JobReportBatcher } from '../../jobs/job-report-batcher.js';
 import type { JobStore } from '../../store/job-store.js';
 import type { RelaySignals } from '../../store/relay-signals.js';
 import type { TunnelSession } from '../tunnel-session.js';
@@ -19,22 +20,24 @@ export interface JobHandlerDeps {
  * Jobs on the relay's side of the tunnel: `job.ack` and `job.cancel.ack` settle the relay's own
  * requests (JobDispatcher); `job.report` and `cluster.drift` are the gateway's requests, stored
  * under the session's epoch (a superseded session gets PCG_ERR_STALE_EPOCH and nothing is stored)
- * and answered once committed, so an ack always means "stored".
+ * and answered once committed, so an ack always means "stored". Reports arriving together, from any
+ * sessions of this relay, share one transaction (JobReportBatcher).
  */
 export function jobHandlers(deps: JobHandlerDeps): FrameHandlers<TunnelSession> {
   // Wake-ups after commit; a lost one costs latency only (streams and dispatchers poll).
   const wake = (channel: 'cluster_event' | 'job_queued', payload: string): void => {
     deps.signals.notify(channel, payload).catch((err: unknown) => deps.log.warn({ err, channel }, 'cannot signal; the poll will find it'));
   };
+  const reports = new JobReportBatcher(deps.jobs);
   return {
     'job.ack': finalReply(),
     'job.cancel.ack': finalReply(),
     'job.report': async (frame, session) => {
-      const applied = await deps.jobs.applyReport(session.gatewayId, session.epoch, frame);
+      const applied = await reports.apply(session.gatewayId, session.epoch, frame);
       session.send({ type: 'job.report.ack', id: frame.id, job_id: frame.job_id, seq: applied.seq, state: applied.job.state });
       if (applied.stored > 0 || applied.finished) wake('cluster_event', applied.job.cluster_id);
       // The cluster's next job (a delete queued behind a cancelled create) may go now.
-      if (applied.finished) wake('job_queued', session.gatewayId);
+      if (applied.unblocked) wake('job_queued', session.gatewayId);
     },
     'cluster.drift': async (frame, session) => {
       const drift = await deps.drift.apply(session.gatewayId, session.epoch, frame.cluster_id, frame.missing);

@@ -3,6 +3,7 @@
  * gateways, seeds clusters straight into the store (no cluster API needed), queues jobs the way the
  * cluster routes do (insert, then the `job_queued` signal) at a set pace, and reads job times back.
  */
+import pg from 'pg';
 import pino from 'pino';
 import { Relay } from '../../../saas-relay/relay.js';
 import { newId } from '../../../saas-relay/store/ids.js';
@@ -13,6 +14,9 @@ import { serveIpc } from './ipc.js';
 import { percentile } from './report.js';
 
 const [dataDir = '', port = '0', optionsJson = '{}'] = process.argv.slice(2);
+/** PostgreSQL statements this process sent, by verb and table: what a job costs the store in round trips. */
+const statements = new Map<string, number>();
+countStatements(statements);
 const relay = await Relay.create({ dataDir, listen: `127.0.0.1:${port}`, logger: pino({ level: 'warn' }), ...(JSON.parse(optionsJson) as object) });
 // The relay's own signals: on SQLite a wake-up only reaches listeners in this process.
 const signals = (relay as unknown as { signals: RelaySignals }).signals;
@@ -35,6 +39,12 @@ serveIpc({
     return { tenantId: tenant.tenantId, projectId: tenant.projectId, codes: out };
   },
   sessions: () => relay.hub.sessionCount,
+  /** Statements sent since the last call (PostgreSQL only), then the count starts again. */
+  statements: () => {
+    const out = [...statements];
+    statements.clear();
+    return out;
+  },
   /** One cluster per job (jobs of one cluster run one after another; this measures dispatch, not that queue). */
   seed: async (msg) => {
     const { tenantId, projectId, gatewayIds, count } = msg as { tenantId: string; projectId: string; gatewayIds: string[]; count: number };
@@ -111,3 +121,23 @@ serveIpc({
   },
 });
 process.send?.({ id: -1, result: 'ready' });
+
+/** Counts every query a pg client sends (pool and listener alike), keyed like `update jobs`. */
+function countStatements(into: Map<string, number>): void {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  proto.query = function query(this: unknown, ...args: unknown[]) {
+    const first = args[0];
+    const text = typeof first === 'string' ? first : (first as { text?: string } | undefined)?.text ?? '';
+    into.set(statementKey(text), (into.get(statementKey(text)) ?? 0) + 1);
+    return original.apply(this, args);
+  };
+}
+
+function statementKey(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim().toLowerCase();
+  const verb = /^\w+/.exec(t)?.[0] ?? '?';
+  if (verb === 'select' && t.includes('pg_notify')) return 'notify';
+  const table = /(?:^(?:update|insert into|delete from)|\bfrom) "?(\w+)"?/.exec(t)?.[1];
+  return table ? `${verb} ${table}` : verb;
+}

@@ -28,7 +28,7 @@ describe('ClusterExecutor: crashes at each step, then a fresh run', function () 
   let seq = 0;
 
   const executor = (s: VimSession = session): ClusterExecutor => new ClusterExecutor({
-    vcenter: { session: () => Promise.resolve(s) }, clock: systemClock, log: silentLog, readyTimeoutMs: 20_000, cloneConcurrency: 2, ipPollMs: 50,
+    vcenter: { session: () => Promise.resolve(s) }, clock: systemClock, log: silentLog, readyTimeoutMs: 20_000, cloneConcurrency: 2, ipPollMs: 50, clusterKeys: readiness,
   });
   const fresh = (name: string, nodes = [nodeSpec('cp-0'), nodeSpec('worker-0'), nodeSpec('worker-1')]): ClusterSpec => {
     const cluster = clusterSpec(`cls_crash${String(++seq).padStart(7, '0')}`, name, nodes);
@@ -36,9 +36,9 @@ describe('ClusterExecutor: crashes at each step, then a fresh run', function () 
     return cluster;
   };
   /** The guestinfo the executor writes: a VM another (crashed) run cloned carries it too. */
-  const guestinfoOf = (cluster: ClusterSpec, node: string): Record<string, string> => nodeGuestinfo({
+  const guestinfoOf = async (cluster: ClusterSpec, node: string): Promise<Record<string, string>> => nodeGuestinfo({
     cluster, identity: nodeIdentity(cluster, cluster.nodes.find((n) => n.name === node)!), init: node === 'cp-0', joinAddress: '192.0.2.20',
-    endpoint: readiness.endpoint, nodeToken: readiness.tokenFor(cluster.clusterId, node), secrets: clusterSecrets(cluster.clusterId, readiness),
+    endpoint: readiness.endpoint, nodeToken: readiness.tokenFor(cluster.clusterId, node), secrets: await clusterSecrets(cluster.clusterId, readiness),
   });
   const inFolder = async (cluster: ClusterSpec): Promise<CensusEntry[]> =>
     (await census(vcsim)).vms.filter((vm) => vm.folder === clusterFolderName(cluster)).sort((a, b) => a.name.localeCompare(b.name));
@@ -88,7 +88,7 @@ describe('ClusterExecutor: crashes at each step, then a fresh run', function () 
     const folder = (await findByInventoryPath(session, `/DC0/vm/${clusterFolderName(cluster)}`))!;
     const template = (await findByInventoryPath(session, '/DC0/vm/DC0_H0_VM0'))!;
     const pool = (await findByInventoryPath(session, '/DC0/host/DC0_C0/Resources'))!;
-    await ops.cloneVm(template, folder, vmNameFor(cluster, 'cp-0'), { location: { folder, pool }, config: { instanceUuid: instanceUuidFor(cluster.clusterId, 'cp-0'), extraConfig: guestinfoOf(cluster, 'cp-0') } });
+    await ops.cloneVm(template, folder, vmNameFor(cluster, 'cp-0'), { location: { folder, pool }, config: { instanceUuid: instanceUuidFor(cluster.clusterId, 'cp-0'), extraConfig: await guestinfoOf(cluster, 'cp-0') } });
     const second = testContext(job(cluster), { journal, readiness });
     await executor().execute(second);
     assert.equal(second.checkpoints.filter((c) => c.startsWith('clone.')).length, 0);
@@ -111,7 +111,7 @@ describe('ClusterExecutor: crashes at each step, then a fresh run', function () 
         const folder = (await findByInventoryPath(session, `/DC0/vm/${clusterFolderName(cluster)}`))!;
         const pool = (await findByInventoryPath(session, '/DC0/host/DC0_C0/Resources'))!;
         await new VmOperations(session).cloneVm((await findByInventoryPath(session, '/DC0/vm/DC0_H0_VM0'))!, folder, vmNameFor(cluster, 'worker-0'),
-          { location: { folder, pool }, config: { instanceUuid: instanceUuidFor(cluster.clusterId, 'worker-0'), extraConfig: guestinfoOf(cluster, 'worker-0') } });
+          { location: { folder, pool }, config: { instanceUuid: instanceUuidFor(cluster.clusterId, 'worker-0'), extraConfig: await guestinfoOf(cluster, 'worker-0') } });
         throw new VimFault('DuplicateName', `The name '${vmNameFor(cluster, 'worker-0')}' already exists.`, {}, method);
       }
       return original(method, args);
@@ -143,7 +143,7 @@ describe('ClusterExecutor: crashes at each step, then a fresh run', function () 
   it('a node that never phones home fails the job with PCG_ERR_NODE_TIMEOUT naming it', async () => {
     const cluster = fresh('silent', [nodeSpec('cp-0')]);
     agent.tokens.delete(readiness.tokenFor(cluster.clusterId, 'cp-0'));
-    const exec = new ClusterExecutor({ vcenter: { session: () => Promise.resolve(session) }, clock: systemClock, log: silentLog, readyTimeoutMs: 300, cloneConcurrency: 1, ipPollMs: 50 });
+    const exec = new ClusterExecutor({ vcenter: { session: () => Promise.resolve(session) }, clock: systemClock, log: silentLog, readyTimeoutMs: 300, cloneConcurrency: 1, ipPollMs: 50, clusterKeys: readiness });
     const err = await exec.execute(testContext(job(cluster), { journal: new MemoryCallJournal(), readiness })).then(() => undefined, (e: unknown) => e as PcgError);
     assert.equal(err?.code, 'PCG_ERR_NODE_TIMEOUT');
     assert.match(err.message, new RegExp(`node cp-0 \\(VM ${vmNameFor(cluster, 'cp-0')}\\) did not report ready within 300 ms`));

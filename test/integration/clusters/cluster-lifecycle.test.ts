@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { createHash, X509Certificate } from 'node:crypto';
+import { parse, parseAllDocuments } from 'yaml';
 import { ClusterExecutor } from '../../../gateway/clusters/cluster-executor.js';
 import { clusterFolderName, instanceUuidFor, vmNameFor } from '../../../gateway/clusters/node-identity.js';
 import { systemClock } from '../../../proto/clock.js';
@@ -19,7 +21,7 @@ describe('ClusterExecutor against vcsim: create, apply again, scale, delete', fu
   const journal = new MemoryCallJournal();
 
   const executor = (): ClusterExecutor => new ClusterExecutor({
-    vcenter: { session: () => Promise.resolve(session) }, clock: systemClock, log: silentLog, readyTimeoutMs: 20_000, cloneConcurrency: 4, ipPollMs: 50,
+    vcenter: { session: () => Promise.resolve(session) }, clock: systemClock, log: silentLog, readyTimeoutMs: 20_000, cloneConcurrency: 4, ipPollMs: 50, clusterKeys: readiness,
   });
   const run = async (cluster: ClusterSpec, action: 'apply' | 'delete' = 'apply'): Promise<ReturnType<typeof testContext> & { nodes: Awaited<ReturnType<ClusterExecutor['execute']>>['nodes'] }> => {
     agent.expect(cluster);
@@ -27,6 +29,18 @@ describe('ClusterExecutor against vcsim: create, apply again, scale, delete', fu
     const { nodes } = await executor().execute(context);
     return Object.assign(context, { nodes });
   };
+  /** What a VM's userdata says of the cluster CA: the cert it writes (cp-0), the hashes it pins (joiners). */
+  const caOf = (vm: CensusEntry): { cert?: string; key?: { permissions: string }; pins?: string[]; unsafe: boolean } => {
+    const userdata = Buffer.from(vm.extra['guestinfo.userdata']!, 'base64').toString();
+    const files = (parse(userdata) as { write_files: Array<{ path: string; permissions: string; content: string }> }).write_files;
+    const kubeadm = parseAllDocuments(files.find((f) => f.path === '/etc/pcg/kubeadm.yaml')!.content)[0]!.toJS() as { discovery?: { bootstrapToken: { caCertHashes?: string[] } } };
+    return {
+      cert: files.find((f) => f.path === '/etc/kubernetes/pki/ca.crt')?.content, key: files.find((f) => f.path === '/etc/kubernetes/pki/ca.key'),
+      pins: kubeadm.discovery?.bootstrapToken.caCertHashes, unsafe: userdata.includes('unsafeSkipCAVerification'),
+    };
+  };
+  /** kubeadm's pin of a CA certificate, computed here from the certificate itself. */
+  const pinOf = (certPem: string): string => `sha256:${createHash('sha256').update(new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' })).digest('hex')}`;
   const inFolder = async (cluster: ClusterSpec): Promise<CensusEntry[]> =>
     (await census(vcsim)).vms.filter((vm) => vm.folder === clusterFolderName(cluster)).sort((a, b) => a.name.localeCompare(b.name));
 
@@ -74,6 +88,15 @@ describe('ClusterExecutor against vcsim: create, apply again, scale, delete', fu
     const cp0 = nodes[0]!.ip!;
     const worker = vms.find((v) => v.name === vmNameFor(three, 'worker-0'))!;
     assert.match(Buffer.from(worker.extra['guestinfo.userdata']!, 'base64').toString(), new RegExp(`apiServerEndpoint: ${cp0.replace(/\./g, '\\.')}:6443`));
+    // cp-0 carries the CA the gateway made (key 0600); both workers pin that CA, none skips verification.
+    const cpCa = caOf(vms.find((v) => v.name === vmNameFor(three, 'cp-0'))!);
+    assert.ok(cpCa.cert && new X509Certificate(cpCa.cert).ca);
+    assert.equal(cpCa.key?.permissions, '0600');
+    for (const name of ['worker-0', 'worker-1']) {
+      const ca = caOf(vms.find((v) => v.name === vmNameFor(three, name))!);
+      assert.deepEqual([ca.pins, ca.cert, ca.key, ca.unsafe], [[pinOf(cpCa.cert)], undefined, undefined, false], name);
+    }
+    assert.deepEqual(readiness.casMade.filter((c) => c === three.clusterId), [three.clusterId]);
   });
 
   it('apply again: nothing new is cloned or powered, the same nodes come back', async () => {
@@ -89,7 +112,12 @@ describe('ClusterExecutor against vcsim: create, apply again, scale, delete', fu
   it('scale workers 2 → 4 → 1: adds two, then removes the newest first', async () => {
     const four = { ...three, nodes: [...three.nodes, nodeSpec('worker-2'), nodeSpec('worker-3')] };
     await run(four);
-    assert.equal((await inFolder(three)).length, 5);
+    const five = await inFolder(three);
+    assert.equal(five.length, 5);
+    // Workers added by a later job pin the same CA as cp-0 (made by the first job, kept).
+    const cpCert = caOf(five.find((v) => v.name === vmNameFor(three, 'cp-0'))!).cert!;
+    for (const name of ['worker-2', 'worker-3']) assert.deepEqual(caOf(five.find((v) => v.name === vmNameFor(three, name))!).pins, [pinOf(cpCert)], name);
+    assert.deepEqual(readiness.casMade.filter((c) => c === three.clusterId), [three.clusterId]);
     const one = { ...three, nodes: [nodeSpec('cp-0'), nodeSpec('worker-0')] };
     const { events, nodes } = await run(one);
     assert.deepEqual(events.filter((e) => e.step === 'removed').map((e) => e.node), ['worker-3', 'worker-2', 'worker-1']);
@@ -107,8 +135,10 @@ describe('ClusterExecutor against vcsim: create, apply again, scale, delete', fu
     await ops.powerOff({ type: 'VirtualMachine', value: victim.id });
     await ops.destroy({ type: 'VirtualMachine', value: victim.id });
     assert.deepEqual(await exec.missingNodes(one, new AbortController().signal), ['worker-0']);
-    readiness.forget(three.clusterId, 'worker-0');
+    const forgottenBefore = readiness.forgotten.length;
     const { events } = await run({ ...one });
+    // The recreated VM is a new machine: it must phone home again, not inherit its predecessor's report.
+    assert.deepEqual(readiness.forgotten.slice(forgottenBefore), ['worker-0']);
     assert.deepEqual(events.filter((e) => e.step === 'clone' && /^cloning/.test(e.message)).map((e) => e.node), ['worker-0']);
     assert.deepEqual(await exec.missingNodes(one, new AbortController().signal), []);
     assert.equal((await inFolder(three)).length, 2);
@@ -117,6 +147,7 @@ describe('ClusterExecutor against vcsim: create, apply again, scale, delete', fu
   it('delete removes every VM and the folder; deleting again (already gone) succeeds', async () => {
     const { nodes } = await run(three, 'delete');
     assert.deepEqual(nodes, []);
+    assert.ok(readiness.casForgotten.includes(three.clusterId), 'the deleted cluster\'s CA is dropped');
     assert.deepEqual(await inFolder(three), []);
     assert.ok(!(await census(vcsim)).folders.includes(clusterFolderName(three)));
     const again = await run(three, 'delete');

@@ -35,6 +35,8 @@ describe('ClusterExecutor: vSphere requests per node, and their element order', 
       ...vcsim.connection(), onRequest: (method, body) => {
         recorded.push({ name: `${recorded.length} ${method}`, body });
         if (counting) methods.set(method, (methods.get(method) ?? 0) + 1);
+        // The template's device list: read with the placement, once per job.
+        if (counting && body.includes('<pathSet>config.hardware.device</pathSet>')) methods.set('read devices', (methods.get('read devices') ?? 0) + 1);
       },
     });
     try {
@@ -43,7 +45,7 @@ describe('ClusterExecutor: vSphere requests per node, and their element order', 
       const nodes = [nodeSpec('cp-0'), ...workers].map((n, i) => ({ ...n, address: { ip: `192.0.2.${10 + i}`, prefix: 24, gateway: '192.0.2.1', dns: ['192.0.2.53'], searchDomains: ['example.test'] } }));
       const cluster = clusterSpec(`cls_requests${String(size).padStart(4, '0')}`, `req-${size}`, nodes);
       agent.expect(cluster);
-      const executor = new ClusterExecutor({ vcenter: { session: () => Promise.resolve(session) }, clock: systemClock, log: silentLog, readyTimeoutMs: 20_000, cloneConcurrency: 4, ipPollMs: 200 });
+      const executor = new ClusterExecutor({ vcenter: { session: () => Promise.resolve(session) }, clock: systemClock, log: silentLog, readyTimeoutMs: 20_000, cloneConcurrency: 4, ipPollMs: 200, clusterKeys: readiness });
       counting = true;
       const { nodes: built } = await executor.execute(testContext(job(cluster), { journal: new MemoryCallJournal(), readiness }));
       counting = false;
@@ -58,12 +60,13 @@ describe('ClusterExecutor: vSphere requests per node, and their element order', 
   for (const size of [3, 12]) {
     it(`create of ${size} nodes: requests per node`, async () => {
       const methods = await counted(size, size === 3);
-      const total = [...methods.values()].reduce((a, b) => a + b, 0);
+      const total = [...methods].filter(([m]) => m !== 'read devices').reduce((a, [, n]) => a + n, 0);
       perNode.set(size, total / size);
       console.log(`      ${size} nodes: ${total} requests, ${(total / size).toFixed(2)} per node; ${JSON.stringify(Object.fromEntries([...methods].sort()))}`);
       // One inventory read per job (CreateContainerView over the root folder + one for the cluster folder).
       assert.equal(methods.get('CreateContainerView'), 2);
       assert.equal(methods.get('CloneVM_Task'), size);
+      assert.equal(methods.get('read devices'), 1);
       assert.equal(methods.get('PowerOnVM_Task'), size);
     });
   }
@@ -77,6 +80,8 @@ describe('ClusterExecutor: vSphere requests per node, and their element order', 
     assert.deepEqual(verdicts.filter((v) => v.errors.length > 0), []);
     assert.equal(exitCode, 0);
     const sent = new Set(recorded.map((r) => r.name.split(' ')[1]));
+    // The bodies checked include clones that edit devices (NIC backing, disk size).
+    assert.ok(recorded.some((r) => r.name.endsWith(' CloneVM_Task') && r.body.includes('<deviceChange xsi:type="VirtualDeviceConfigSpec"><operation>edit</operation>')));
     for (const m of ['CreateFolder', 'CloneVM_Task', 'PowerOnVM_Task', 'PowerOffVM_Task', 'Destroy_Task', 'FindByUuid', 'RetrievePropertiesEx']) assert.ok(sent.has(m), m);
   });
 });
