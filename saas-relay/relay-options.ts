@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../proto/clock.js';
 import { PcgError } from '../proto/errors.js';
 import { MAX_FRAME_BYTES } from '../proto/limits.js';
 import { connectionLimits } from './net/connection-limits.js';
+import { DEFAULT_POOL_SIZE } from './store/database.js';
 
 /** Everything `pcg-relay serve` can be told. */
 export interface RelayOptions {
@@ -14,6 +15,8 @@ export interface RelayOptions {
   listen?: string;
   /** `postgres://…` for PostgreSQL; SQLite in dataDir when absent. */
   databaseUrl?: string;
+  /** PostgreSQL connections this relay holds at most (see DEFAULT_POOL_SIZE in store/database.ts). @default 10 */
+  databasePoolSize?: number;
   /** PEM certificate chain and key to serve instead of the generated ones. */
   tlsCertFile?: string;
   tlsKeyFile?: string;
@@ -95,6 +98,9 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
   if (Boolean(options.tlsCertFile) !== Boolean(options.tlsKeyFile)) {
     throw new PcgError('PCG_ERR_CONFIG_INVALID', 'tls-cert and tls-key go together');
   }
+  if (options.databasePoolSize !== undefined && !(Number.isInteger(options.databasePoolSize) && options.databasePoolSize >= 1)) {
+    throw new PcgError('PCG_ERR_CONFIG_INVALID', `database pool size must be a whole number of connections, at least 1 (got ${options.databasePoolSize})`);
+  }
   const wildcard = host === '0.0.0.0' || host === '::';
   return Object.freeze({
     dataDir: options.dataDir,
@@ -102,6 +108,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     host,
     port,
     databaseUrl: options.databaseUrl ?? join(options.dataDir, 'relay.db'),
+    databasePoolSize: options.databasePoolSize ?? DEFAULT_POOL_SIZE,
     tlsCertFile: options.tlsCertFile,
     tlsKeyFile: options.tlsKeyFile,
     tlsHosts: [...new Set(['localhost', '127.0.0.1', '::1', hostname(), ...(wildcard ? [] : [host]), ...(options.tlsHosts ?? [])])],

@@ -61,7 +61,7 @@ export class Relay {
     const clock = options.clock;
     await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
     const pki = await loadRelayPki({ dataDir: options.dataDir, serverHosts: options.tlsHosts, tlsCertFile: options.tlsCertFile, tlsKeyFile: options.tlsKeyFile, now: clock.now() });
-    const database = await openDatabase(options.databaseUrl);
+    const database = await openDatabase(options.databaseUrl, { poolSize: options.databasePoolSize });
     const relayId = newId('rly');
     let hub: TunnelHub | undefined;
     let signals: RelaySignals | undefined;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
@@ -82,9 +83,13 @@ export class ClusterExecutor implements JobExecutor, ClusterInspector {
   async #run(cluster: ClusterSpec, context: RunContext, jobSignal: AbortSignal): Promise<ClusterRun> {
     const session = await this.#deps.vcenter.session();
     const internal = new AbortController();
+    const signal = AbortSignal.any([jobSignal, internal.signal]);
+    // Every task wait and readiness wait of the run listens on it (30 nodes: 60+ at once), each
+    // removed when its wait ends: not a leak, so no MaxListenersExceededWarning for big clusters.
+    setMaxListeners(0, signal);
     const d = this.#deps;
     return {
-      context, cluster, session, ops: new VmOperations(session), signal: AbortSignal.any([jobSignal, internal.signal]), jobSignal,
+      context, cluster, session, ops: new VmOperations(session), signal, jobSignal,
       clock: d.clock, log: d.log, readyTimeoutMs: d.readyTimeoutMs, taskTimeoutMs: d.taskTimeoutMs, ipPollMs: d.ipPollMs,
       cloneConcurrency: d.cloneConcurrency, clusterKeys: d.clusterKeys, abort: (reason) => internal.abort(reason),
     };

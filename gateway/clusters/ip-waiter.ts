@@ -49,8 +49,12 @@ export class IpWaiter {
 
   async #poll(): Promise<void> {
     try {
+      // The first look comes sooner: on a fast vCenter (or tools already running) the address is
+      // there well before a full interval has passed.
+      let delay = Math.min(500, this.options.pollMs);
       while (this.#waiting.size > 0) {
-        await sleep(this.options.pollMs, undefined, { signal: this.options.signal });
+        await sleep(delay, undefined, { signal: this.options.signal });
+        delay = this.options.pollMs;
         const waiters = [...this.#waiting.values()];
         const facts = new Map((await readVms(this.session, waiters.map((w) => w.vm))).map((f) => [f.ref.value, f]));
         const now = this.options.clock.now();

@@ -24,12 +24,25 @@ export interface Database {
 const INT8_OID = 20;
 
 /**
+ * PostgreSQL connections per relay. Job dispatch batches its work (claims, acks and reports each
+ * one statement or one transaction per batch, one batch of each at a time), so a relay needs about
+ * five at once under load plus API requests and signals; 10 leaves headroom and keeps nine relays
+ * under PostgreSQL's default max_connections of 100.
+ */
+export const DEFAULT_POOL_SIZE = 10;
+
+export interface DatabaseOptions {
+  /** PostgreSQL connections held at most (ignored for SQLite). @default DEFAULT_POOL_SIZE */
+  readonly poolSize?: number;
+}
+
+/**
  * Opens the relay store: `postgres://…` URLs on PostgreSQL, anything else as a SQLite file path.
  * Runs pending migrations before returning, and closes what it opened if they fail.
  */
-export async function openDatabase(target: string): Promise<Database> {
+export async function openDatabase(target: string, options: DatabaseOptions = {}): Promise<Database> {
   const dialect: Dialect = /^postgres(ql)?:\/\//.test(target) ? 'postgres' : 'sqlite';
-  const pool = dialect === 'postgres' ? postgresPool(target) : undefined;
+  const pool = dialect === 'postgres' ? postgresPool(target, options.poolSize ?? DEFAULT_POOL_SIZE) : undefined;
   const db = pool ? new Kysely<RelayDatabase>({ dialect: new PostgresDialect({ pool }) }) : new Kysely<RelayDatabase>({ dialect: sqliteDialect(target) });
   try {
     const { error, results } = await new Migrator({ db, provider: migrationProvider(dialect) }).migrateToLatest();
@@ -106,11 +119,11 @@ function withStatementCache(sqlite: Sqlite.Database, limit = 512): SqliteDatabas
   };
 }
 
-function postgresPool(url: string): pg.Pool {
+function postgresPool(url: string, max: number): pg.Pool {
   // int8 as number, per pool rather than pg's process-wide type registry.
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format ?? 'text') as (v: string) => unknown),
   };
-  return new pg.Pool({ connectionString: url, max: 10, types });
+  return new pg.Pool({ connectionString: url, max, types });
 }

@@ -255,7 +255,7 @@ export class JobStore {
   async applyReport(gatewayId: string, epoch: number, report: JobReport): Promise<ReportApplied> {
     const [outcome] = await this.applyReports([{ gatewayId, epoch, report }]);
     if (outcome!.error) throw outcome!.error;
-    return outcome!.applied!;
+    return outcome!.applied;
   }
 
   /**

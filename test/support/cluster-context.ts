@@ -110,6 +110,11 @@ export class TestReadiness implements NodeReadiness, ClusterKeys {
     this.#waiters.delete(key);
   }
 
+  /** Nodes whose readiness someone is waiting for right now. */
+  get waiting(): string[] {
+    return [...this.#waiters.keys()];
+  }
+
   isReady(clusterId: string, node: string): boolean {
     return this.#ready.has(`${clusterId}/${node}`);
   }

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { waitFor } from '../../support/wait-for.js';
 import { ClusterExecutor } from '../../../gateway/clusters/cluster-executor.js';
 import { VimSession } from '../../../gateway/vsphere/vim-session.js';
 import { systemClock } from '../../../proto/clock.js';
@@ -28,7 +29,7 @@ describe('ClusterExecutor: vSphere requests per node, and their element order', 
     await vcsim.stop();
   });
 
-  async function counted(size: number, withDelete: boolean): Promise<Map<string, number>> {
+  async function counted(size: number, withDelete: boolean, suffix = ''): Promise<Map<string, number>> {
     const methods = new Map<string, number>();
     let counting = false;
     const session = await VimSession.login({
@@ -43,7 +44,7 @@ describe('ClusterExecutor: vSphere requests per node, and their element order', 
       const workers = Array.from({ length: size - 1 }, (_, i) => nodeSpec(`worker-${i}`));
       // Static addresses: every clone starts at once (no wait for cp-0's DHCP address).
       const nodes = [nodeSpec('cp-0'), ...workers].map((n, i) => ({ ...n, address: { ip: `192.0.2.${10 + i}`, prefix: 24, gateway: '192.0.2.1', dns: ['192.0.2.53'], searchDomains: ['example.test'] } }));
-      const cluster = clusterSpec(`cls_requests${String(size).padStart(4, '0')}`, `req-${size}`, nodes);
+      const cluster = clusterSpec(`cls_requests${String(size).padStart(4, '0')}${suffix}`, `req-${size}${suffix}`, nodes);
       agent.expect(cluster);
       const executor = new ClusterExecutor({ vcenter: { session: () => Promise.resolve(session) }, clock: systemClock, log: silentLog, readyTimeoutMs: 20_000, cloneConcurrency: 4, ipPollMs: 200, clusterKeys: readiness });
       counting = true;
@@ -70,6 +71,25 @@ describe('ClusterExecutor: vSphere requests per node, and their element order', 
       assert.equal(methods.get('PowerOnVM_Task'), size);
     });
   }
+
+  it('12 nodes waiting to phone home at once: no MaxListenersExceededWarning (the waits share the run signal)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): number => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    readiness.autoReady = false;
+    try {
+      const counting = counted(12, false, 'warn');
+      const cluster = 'cls_requests0012warn';
+      await waitFor('12 nodes waiting', () => readiness.waiting.filter((k) => k.startsWith(`${cluster}/`)).length === 12, 30_000);
+      for (const key of readiness.waiting) readiness.report(cluster, key.slice(cluster.length + 1));
+      await counting;
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      readiness.autoReady = true;
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), []);
+  });
 
   it('the per-node count does not grow with the cluster (12 nodes ≤ 3 nodes)', () => {
     assert.ok(perNode.get(12)! <= perNode.get(3)!, `per node: 3 → ${perNode.get(3)}, 12 → ${perNode.get(12)}`);
