@@ -15,6 +15,7 @@ export interface ServeFlags {
   readonly heartbeat?: string;
   readonly certLifetime?: string;
   readonly maxHandshakes?: string;
+  readonly databasePoolSize?: string;
   readonly busyRetryAfter?: string;
   readonly maxFrameBytes?: string;
   readonly maxTlsHandshakes?: string;
@@ -70,6 +71,7 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
     ...(heartbeatMs !== undefined ? { heartbeatSeconds: heartbeatMs / 1000 } : {}),
     ...(clientCertLifetimeMs !== undefined ? { clientCertLifetimeMs } : {}),
     ...(flags.maxHandshakes ? { maxConcurrentHandshakes: positiveInt('max-handshakes', flags.maxHandshakes) } : {}),
+    ...(flags.databasePoolSize ? { databasePoolSize: positiveInt('database-pool-size', flags.databasePoolSize) } : {}),
     ...(busyRetryAfterMs !== undefined ? { busyRetryAfterMs } : {}),
     ...(flags.maxFrameBytes ? { maxFrameBytes: positiveInt('max-frame-bytes', flags.maxFrameBytes) } : {}),
     ...(inventoryTimeoutMs !== undefined ? { inventoryTimeoutMs } : {}),

@@ -99,7 +99,10 @@ export class JobStore {
    * that asked for it does. The caller signals `job_queued` (gateway id) after commit.
    */
   async enqueue(job: NewJob, db: Kysely<RelayDatabase> = this.db): Promise<JobTable> {
-    const now = this.clock.now();
+    // created_at is the cluster's queue order (ids are random): a create and a delete asked in the
+    // same millisecond must not tie, or the delete could run first and the create leave orphan VMs.
+    const last = await db.selectFrom('jobs').select((eb) => eb.fn.max('created_at').as('at')).where('cluster_id', '=', job.clusterId).executeTakeFirst();
+    const now = Math.max(this.clock.now(), Number(last?.at ?? 0) + 1);
     const row: JobTable = {
       id: newId('job'), tenant_id: job.tenantId, cluster_id: job.clusterId, gateway_id: job.gatewayId, kind: job.kind, action: job.action,
       state: 'queued', spec: JSON.stringify(job.spec), attempts: 0, lease_until: null, epoch: null, cancel_requested_at: null,

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './schema.js';
 
 /**
@@ -225,6 +225,9 @@ function clusters(dialect: Dialect): Migration {
         .addColumn('finished_at', time)
         .execute();
       await db.schema.createIndex('jobs_gateway_state').on('jobs').columns(['gateway_id', 'state']).execute();
+      // The dispatcher's once-a-second polls look only at unfinished jobs; finished ones pile up forever.
+      await db.schema.createIndex('jobs_unfinished').on('jobs').columns(['state', 'lease_until'])
+        .where(sql.ref('state'), 'in', ['queued', 'dispatched', 'running']).execute();
       await db.schema.createIndex('jobs_cluster').on('jobs').columns(['cluster_id', 'created_at']).execute();
       await db.schema.createTable('cluster_events')
         .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))

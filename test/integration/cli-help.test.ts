@@ -27,7 +27,7 @@ const COMMANDS: ReadonlyArray<{ binary: Binary; path: string[]; mentions: string
   { binary: RELAY, path: [], mentions: ['serve', 'admin', 'help', '--version', '--help'], leaf: false },
   {
     binary: RELAY, path: ['serve'], leaf: true, mentions: ['--data-dir', '--listen', '--database-url', '--tls-cert', '--tls-key', '--tls-host',
-      '--pairing-code-ttl', '--heartbeat', '--cert-lifetime', '--max-handshakes', '--max-tls-handshakes', '--busy-retry-after',
+      '--pairing-code-ttl', '--heartbeat', '--cert-lifetime', '--database-pool-size', '--max-handshakes', '--max-tls-handshakes', '--busy-retry-after',
       '--max-frame-bytes', '--inventory-timeout'],
   },
   { binary: RELAY, path: ['admin'], mentions: ['create-tenant', 'help'], leaf: false },

@@ -94,6 +94,18 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       assert.deepEqual((await jobs.claim([seeded.gatewayId], 10)).map((j) => j.id), [second.id]);
     });
 
+    it('jobs of one cluster queued in the same millisecond run in the order they were queued (a delete never overtakes its create)', async () => {
+      for (let round = 0; round < 20; round++) {
+        const { clusterId } = await seedCluster(database.db, undefined, gateways, clock, { reuse: seeded, nodes: [] });
+        const create = await enqueue('create', clusterId, specOf(clusterId, ['cp-0']));
+        const remove = await enqueue('delete', clusterId, specOf(clusterId, ['cp-0']));
+        assert.ok(remove.created_at > create.created_at, 'queue order is recorded, not left to the ids');
+        assert.deepEqual((await jobs.claim([seeded.gatewayId], 10)).map((j) => j.id), [create.id], `round ${round}`);
+        await jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: create.id, events: [], result: { outcome: 'failed', error: { code: 'PCG_ERR_VCENTER_FAULT', message: 'x' }, nodes: [] } }).catch(() => undefined);
+        await database.db.updateTable('jobs').set({ state: 'cancelled' }).where('cluster_id', '=', clusterId).execute();
+      }
+    });
+
     it('a report over a superseded epoch is refused and stores nothing', async () => {
       const job = await enqueue();
       await jobs.claim([seeded.gatewayId], 1);
