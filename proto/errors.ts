@@ -60,6 +60,10 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_STALE_EPOCH: { http: 409, close: 4057, hint: 'This came over a superseded session and was not trusted; the current session reports it again.' },
   PCG_ERR_NODE_TOKEN: { http: 401, close: 4058, hint: 'The node token is unknown or spent; a node must use the token from its own userdata.' },
   PCG_ERR_NETWORK_UNSUPPORTED: { http: 422, close: 4059, hint: 'The placement network cannot back a node NIC (an opaque NSX network); pick a standard or distributed portgroup.' },
+  PCG_ERR_PACK_ARCHIVE: { http: 400, close: 4060, hint: 'The pack archive is unsafe or damaged (the entry named); rebuild it with packctl build.' },
+  PCG_ERR_PACK_TOO_LARGE: { http: 413, close: 4061, hint: 'The pack exceeds a size limit (entries, expanded bytes or compression ratio); make it smaller or split it.' },
+  PCG_ERR_PACK_INVALID: { http: 422, close: 4062, hint: 'The pack content breaks a rule of the pack format; fix the file and field named and build it again.' },
+  PCG_ERR_PACK_MISMATCH: { http: 422, close: 4063, hint: 'The pack.json name or version differs from the one expected; upload it under its own name and version.' },
   PCG_ERR_RATE_LIMITED: { http: 429, close: 4429, hint: 'Too many failed or unauthenticated attempts from this address; wait for the time given (Retry-After) and try again.' },
   PCG_ERR_INTERNAL: { http: 500, close: 1011, hint: 'An internal error occurred; check the relay logs with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;
