@@ -27,6 +27,7 @@ import { ClusterEventFeed } from './jobs/cluster-event-feed.js';
 import { JobDispatcher } from './jobs/job-dispatcher.js';
 import { JobOutcomes } from './jobs/job-outcomes.js';
 import { ClusterEventStore } from './store/cluster-event-store.js';
+import { JobReportStore } from './store/job-report-store.js';
 import { JobStore } from './store/job-store.js';
 
 export type RelayState = 'listening' | 'closing' | 'closed';
@@ -76,7 +77,9 @@ export class Relay {
       const pairing = new PairingService(database.db, codes, gateways, pki.ca, clock, { clientCertLifetimeMs: options.clientCertLifetimeMs });
       // Before the hub: the job handlers signal after they store a report.
       signals = await database.createSignals(log);
-      const jobs = new JobStore(database.db, clock, { hooks: new JobOutcomes(clock) });
+      const hooks = new JobOutcomes(clock);
+      const jobs = new JobStore(database.db, clock, { hooks });
+      const reports = new JobReportStore(database.db, clock, { hooks });
       const clusterEvents = new ClusterEventStore(database.db, clock);
       hub = await TunnelHub.create({
         path: '/v1/tunnel', heartbeatSeconds: options.heartbeatSeconds, maxConcurrentHandshakes: options.maxConcurrentHandshakes,
@@ -92,7 +95,7 @@ export class Relay {
         }, clock, log,
         handlers: relayHandlers({
           gateways, ca: pki.ca, clock, log, clientCertLifetimeMs: options.clientCertLifetimeMs,
-          jobs: { jobs, drift: new ClusterDrift(database.db, jobs, clock), signals, log },
+          jobs: { reports, drift: new ClusterDrift(database.db, jobs, clock), signals, log },
         }),
       });
       const offlineAfterMs = silenceLimitMs(options.heartbeatSeconds) + 2000;

@@ -1,4 +1,4 @@
-import type { JobReport, JobStore, ReportApplied, SessionReport } from '../store/job-store.js';
+import type { JobReport, JobReportStore, ReportApplied, SessionReport } from '../store/job-report-store.js';
 
 export interface JobReportBatcherOptions {
   /** Reports stored in one transaction at most. @default 200 */
@@ -13,7 +13,7 @@ interface Waiting {
 
 /**
  * Reports that arrive together are stored together: one transaction and a fixed number of
- * statements per batch (JobStore.applyReports) instead of a dozen round trips per report. One
+ * statements per batch (JobReportStore.applyReports) instead of a dozen round trips per report. One
  * batch is stored at a time; whatever arrives meanwhile forms the next, so batches grow with the
  * load on their own and, at rest, a report waits one turn of the event loop.
  *
@@ -28,7 +28,7 @@ export class JobReportBatcher {
   #scheduled = false;
   #storing = false;
 
-  constructor(private readonly jobs: Pick<JobStore, 'applyReports'>, options: JobReportBatcherOptions = {}) {
+  constructor(private readonly jobs: Pick<JobReportStore, 'applyReports'>, options: JobReportBatcherOptions = {}) {
     this.#maxBatch = options.maxBatch ?? 200;
   }
 

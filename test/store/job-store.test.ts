@@ -9,6 +9,7 @@ import { JobOutcomes } from '../../saas-relay/jobs/job-outcomes.js';
 import { SecretHasher } from '../../saas-relay/security/secret-hasher.js';
 import { openDatabase, type Database } from '../../saas-relay/store/database.js';
 import { GatewayStore } from '../../saas-relay/store/gateway-store.js';
+import { JobReportStore } from '../../saas-relay/store/job-report-store.js';
 import { JobStore } from '../../saas-relay/store/job-store.js';
 import { TenancyStore } from '../../saas-relay/store/tenancy-store.js';
 import { PostgresServer } from '../support/postgres-fixture.js';
@@ -37,6 +38,7 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
     let cleanup: () => Promise<void> | void;
     let clock: ManualClock;
     let jobs: JobStore;
+    let reports: JobReportStore;
     let gateways: GatewayStore;
     let seeded: Seeded;
 
@@ -46,7 +48,9 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       database = await openDatabase(opened.target);
       second = await openDatabase(opened.target);
       clock = new ManualClock();
-      jobs = new JobStore(database.db, clock, { leaseMs: LEASE_MS, hooks: new JobOutcomes(clock) });
+      const hooks = new JobOutcomes(clock);
+      jobs = new JobStore(database.db, clock, { leaseMs: LEASE_MS, hooks });
+      reports = new JobReportStore(database.db, clock, { hooks });
       gateways = new GatewayStore(database.db, clock);
       const tenancy = new TenancyStore(database.db, new SecretHasher(randomBytes(32)), clock);
       seeded = await seedCluster(database.db, tenancy, gateways, clock, { nodes: ['cp-0', 'worker-0', 'worker-1'] });
@@ -90,7 +94,7 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       assert.equal(await jobs.ack(first.id, seeded.gatewayId, seeded.epoch), true);
       assert.equal((await cluster()).state, 'provisioning');
       assert.deepEqual(await jobs.claim([seeded.gatewayId], 10), [], 'a running job still blocks its cluster');
-      await jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: first.id, events: [], result: succeeded('cp-0', 'worker-0', 'worker-1') });
+      await reports.applyReport(seeded.gatewayId, seeded.epoch, { job_id: first.id, events: [], result: succeeded('cp-0', 'worker-0', 'worker-1') });
       assert.deepEqual((await jobs.claim([seeded.gatewayId], 10)).map((j) => j.id), [second.id]);
     });
 
@@ -101,7 +105,7 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
         const remove = await enqueue('delete', clusterId, specOf(clusterId, ['cp-0']));
         assert.ok(remove.created_at > create.created_at, 'queue order is recorded, not left to the ids');
         assert.deepEqual((await jobs.claim([seeded.gatewayId], 10)).map((j) => j.id), [create.id], `round ${round}`);
-        await jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: create.id, events: [], result: { outcome: 'failed', error: { code: 'PCG_ERR_VCENTER_FAULT', message: 'x' }, nodes: [] } }).catch(() => undefined);
+        await reports.applyReport(seeded.gatewayId, seeded.epoch, { job_id: create.id, events: [], result: { outcome: 'failed', error: { code: 'PCG_ERR_VCENTER_FAULT', message: 'x' }, nodes: [] } }).catch(() => undefined);
         await database.db.updateTable('jobs').set({ state: 'cancelled' }).where('cluster_id', '=', clusterId).execute();
       }
     });
@@ -113,13 +117,13 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       const gw = await gateways.get(seeded.tenantId, seeded.gatewayId);
       const newer = await gateways.beginSession(gw, 'test', 'rly_other');
       assert.equal(newer, seeded.epoch + 1);
-      await assert.rejects(jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: job.id, events: [event(1)], result: succeeded('cp-0') }), rejectsWith('PCG_ERR_STALE_EPOCH'));
+      await assert.rejects(reports.applyReport(seeded.gatewayId, seeded.epoch, { job_id: job.id, events: [event(1)], result: succeeded('cp-0') }), rejectsWith('PCG_ERR_STALE_EPOCH'));
       await assert.rejects(jobs.ack(job.id, seeded.gatewayId, seeded.epoch), rejectsWith('PCG_ERR_STALE_EPOCH'));
       const row = await jobs.get(seeded.tenantId, job.id);
       assert.deepEqual([row.state, row.last_seq, row.result], ['running', 0, null]);
       assert.equal((await database.db.selectFrom('cluster_events').select('id').where('job_id', '=', job.id).execute()).length, 0);
       // The current session's report counts.
-      const applied = await jobs.applyReport(seeded.gatewayId, newer, { job_id: job.id, events: [event(1)] });
+      const applied = await reports.applyReport(seeded.gatewayId, newer, { job_id: job.id, events: [event(1)] });
       assert.deepEqual([applied.seq, applied.stored, applied.job.state], [1, 1, 'running']);
     });
 
@@ -128,11 +132,11 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       await jobs.claim([seeded.gatewayId], 1);
       await jobs.ack(job.id, seeded.gatewayId, seeded.epoch);
       const report = { job_id: job.id, events: [event(1), event(2), event(3)] };
-      assert.deepEqual(pick(await jobs.applyReport(seeded.gatewayId, seeded.epoch, report)), { seq: 3, stored: 3, finished: false, state: 'running' });
-      assert.deepEqual(pick(await jobs.applyReport(seeded.gatewayId, seeded.epoch, report)), { seq: 3, stored: 0, finished: false, state: 'running' });
+      assert.deepEqual(pick(await reports.applyReport(seeded.gatewayId, seeded.epoch, report)), { seq: 3, stored: 3, finished: false, state: 'running' });
+      assert.deepEqual(pick(await reports.applyReport(seeded.gatewayId, seeded.epoch, report)), { seq: 3, stored: 0, finished: false, state: 'running' });
       const final = { job_id: job.id, events: [event(3), event(4)], result: succeeded('cp-0', 'worker-0', 'worker-1') };
-      assert.deepEqual(pick(await jobs.applyReport(seeded.gatewayId, seeded.epoch, final)), { seq: 4, stored: 1, finished: true, state: 'succeeded' });
-      assert.deepEqual(pick(await jobs.applyReport(seeded.gatewayId, seeded.epoch, final)), { seq: 4, stored: 0, finished: false, state: 'succeeded' });
+      assert.deepEqual(pick(await reports.applyReport(seeded.gatewayId, seeded.epoch, final)), { seq: 4, stored: 1, finished: true, state: 'succeeded' });
+      assert.deepEqual(pick(await reports.applyReport(seeded.gatewayId, seeded.epoch, final)), { seq: 4, stored: 0, finished: false, state: 'succeeded' });
       const events = await database.db.selectFrom('cluster_events').select(['seq', 'step']).where('job_id', '=', job.id).orderBy('id').execute();
       assert.deepEqual(events.map((e) => `${e.step}:${e.seq}`), ['clone:1', 'clone:2', 'clone:3', 'clone:4', 'job:null']);
       assert.equal((await cluster()).state, 'running');
@@ -151,7 +155,7 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       await jobs.claim([seeded.gatewayId, other.gatewayId], 10);
       await jobs.ackMany([{ jobId: create.id, gatewayId: seeded.gatewayId, epoch: seeded.epoch }, { jobId: del.id, gatewayId: seeded.gatewayId, epoch: seeded.epoch }, { jobId: theirs.id, gatewayId: other.gatewayId, epoch: other.epoch }]);
       const newer = await gateways.beginSession(await gateways.get(other.tenantId, other.gatewayId), 'test', 'rly_other');
-      const outcomes = await jobs.applyReports([
+      const outcomes = await reports.applyReports([
         { gatewayId: other.gatewayId, epoch: other.epoch, report: { job_id: theirs.id, events: [event(1)], result: succeeded('cp-0') } },
         { gatewayId: seeded.gatewayId, epoch: seeded.epoch, report: { job_id: create.id, events: [event(1), event(2)], result: succeeded('cp-0', 'worker-0') } },
         { gatewayId: seeded.gatewayId, epoch: seeded.epoch, report: { job_id: theirs.id, events: [event(1)], result: succeeded('cp-0') } },
@@ -174,7 +178,7 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       assert.deepEqual([gone.state, gone.deleted_at], ['deleted', clock.now()]);
       assert.equal((await database.db.selectFrom('ip_allocations').select('ip').where('cluster_id', '=', second.clusterId).execute()).length, 0);
       // The refused report, sent again over the current session, lands.
-      const again = await jobs.applyReports([{ gatewayId: other.gatewayId, epoch: newer, report: { job_id: theirs.id, events: [event(1)], result: succeeded('cp-0') } }]);
+      const again = await reports.applyReports([{ gatewayId: other.gatewayId, epoch: newer, report: { job_id: theirs.id, events: [event(1)], result: succeeded('cp-0') } }]);
       assert.deepEqual(again.map((o) => o.applied && pick(o.applied)), [{ seq: 1, stored: 1, finished: true, state: 'succeeded' }]);
     });
 
@@ -184,7 +188,7 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       await jobs.claim([seeded.gatewayId], 1);
       await jobs.ack(job.id, seeded.gatewayId, seeded.epoch);
       const final = { job_id: job.id, events: [event(1), event(2)], result: succeeded('cp-0', 'worker-0', 'worker-1') };
-      const outcomes = await jobs.applyReports([
+      const outcomes = await reports.applyReports([
         { gatewayId: seeded.gatewayId, epoch: seeded.epoch, report: { job_id: job.id, events: [event(1)] } },
         { gatewayId: seeded.gatewayId, epoch: seeded.epoch, report: final },
         { gatewayId: seeded.gatewayId, epoch: seeded.epoch, report: final },
@@ -205,7 +209,7 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
     it('a report for a job of another gateway is refused as not found', async () => {
       const job = await enqueue();
       const other = await seedCluster(database.db, new TenancyStore(database.db, new SecretHasher(randomBytes(32)), clock), gateways, clock, { nodes: [] });
-      await assert.rejects(jobs.applyReport(other.gatewayId, other.epoch, { job_id: job.id, events: [event(1)] }), rejectsWith('PCG_ERR_NOT_FOUND'));
+      await assert.rejects(reports.applyReport(other.gatewayId, other.epoch, { job_id: job.id, events: [event(1)] }), rejectsWith('PCG_ERR_NOT_FOUND'));
     });
 
     it('a lease that runs out puts the job back in the queue; the next claim counts attempt 2', async () => {
@@ -239,7 +243,7 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       const asked = await jobs.requestCancel(seeded.tenantId, running.id);
       assert.deepEqual([asked.outcome, asked.job.state, asked.job.cancel_requested_at], ['cancel-requested', 'running', clock.now()]);
       assert.deepEqual((await jobs.cancelRequested([seeded.gatewayId])).map((j) => j.id), [running.id]);
-      const done = await jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: running.id, events: [], result: { outcome: 'cancelled', nodes: [node('cp-0', 'control-plane')] } });
+      const done = await reports.applyReport(seeded.gatewayId, seeded.epoch, { job_id: running.id, events: [], result: { outcome: 'cancelled', nodes: [node('cp-0', 'control-plane')] } });
       assert.equal(done.job.state, 'cancelled');
       assert.equal((await cluster()).state, 'running', 'a cancelled scale leaves the cluster running');
       assert.deepEqual(await jobs.cancelRequested([seeded.gatewayId]), []);
@@ -255,13 +259,13 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
     it('scale succeeded: nodes not in the result are removed and their addresses released', async () => {
       const create = await enqueue();
       await jobs.claim([seeded.gatewayId], 1);
-      await jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: create.id, events: [], result: succeeded('cp-0', 'worker-0', 'worker-1') });
+      await reports.applyReport(seeded.gatewayId, seeded.epoch, { job_id: create.id, events: [], result: succeeded('cp-0', 'worker-0', 'worker-1') });
       assert.deepEqual(await allocations(), ['cp-0', 'worker-0', 'worker-1']);
       const scale = await enqueue('scale', seeded.clusterId, specOf(seeded.clusterId, ['cp-0', 'worker-0']));
       await jobs.claim([seeded.gatewayId], 1);
       await jobs.ack(scale.id, seeded.gatewayId, seeded.epoch);
       assert.equal((await cluster()).state, 'scaling');
-      await jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: scale.id, events: [], result: succeeded('cp-0', 'worker-0') });
+      await reports.applyReport(seeded.gatewayId, seeded.epoch, { job_id: scale.id, events: [], result: succeeded('cp-0', 'worker-0') });
       assert.equal((await cluster()).state, 'running');
       assert.deepEqual(await nodes(), ['cp-0:present', 'worker-0:present']);
       assert.deepEqual(await allocations(), ['cp-0', 'worker-0']);
@@ -272,13 +276,13 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       await jobs.claim([seeded.gatewayId], 1);
       await jobs.ack(del.id, seeded.gatewayId, seeded.epoch);
       assert.equal((await cluster()).state, 'deleting');
-      await jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: del.id, events: [], result: { outcome: 'failed', error: { code: 'PCG_ERR_VCENTER_FAULT', message: 'busy' }, nodes: [node('cp-0')] } });
+      await reports.applyReport(seeded.gatewayId, seeded.epoch, { job_id: del.id, events: [], result: { outcome: 'failed', error: { code: 'PCG_ERR_VCENTER_FAULT', message: 'busy' }, nodes: [node('cp-0')] } });
       const failed = await cluster();
       assert.deepEqual([failed.state, failed.deleted_at], ['failed', null]);
       assert.deepEqual((await jobs.get(seeded.tenantId, del.id)).error_code, 'PCG_ERR_VCENTER_FAULT');
       const again = await enqueue('delete');
       await jobs.claim([seeded.gatewayId], 1);
-      await jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: again.id, events: [], result: { outcome: 'succeeded', nodes: [] } });
+      await reports.applyReport(seeded.gatewayId, seeded.epoch, { job_id: again.id, events: [], result: { outcome: 'succeeded', nodes: [] } });
       const gone = await cluster();
       assert.deepEqual([gone.state, gone.deleted_at], ['deleted', clock.now()]);
       assert.deepEqual(await nodes(), []);
@@ -296,7 +300,7 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       const del = await enqueue('delete');
       await jobs.ack(create.id, seeded.gatewayId, seeded.epoch); // a re-offer after reconnect
       assert.equal((await cluster()).state, 'deleting');
-      await jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: create.id, events: [], result: { outcome: 'cancelled', nodes: [node('cp-0')] } });
+      await reports.applyReport(seeded.gatewayId, seeded.epoch, { job_id: create.id, events: [], result: { outcome: 'cancelled', nodes: [node('cp-0')] } });
       assert.equal((await cluster()).state, 'deleting');
       assert.deepEqual((await jobs.claim([seeded.gatewayId], 5)).map((j) => j.id), [del.id]);
     });
@@ -305,7 +309,7 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       const drift = new ClusterDrift(database.db, jobs, clock);
       const create = await enqueue();
       await jobs.claim([seeded.gatewayId], 1);
-      await jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: create.id, events: [], result: succeeded('cp-0', 'worker-0', 'worker-1') });
+      await reports.applyReport(seeded.gatewayId, seeded.epoch, { job_id: create.id, events: [], result: succeeded('cp-0', 'worker-0', 'worker-1') });
       const first = await drift.apply(seeded.gatewayId, seeded.epoch, seeded.clusterId, ['worker-1']);
       assert.ok(first.repairJobId);
       const repair = await jobs.get(seeded.tenantId, first.repairJobId);
@@ -315,7 +319,7 @@ function jobStoreSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ targ
       assert.deepEqual(warn.map((e) => [e.node, e.message]), [['worker-1', 'VM of node worker-1 missing from vCenter']]);
       assert.equal((await drift.apply(seeded.gatewayId, seeded.epoch, seeded.clusterId, ['worker-1'])).repairJobId, null, 'a repair is already queued');
       await jobs.claim([seeded.gatewayId], 1);
-      await jobs.applyReport(seeded.gatewayId, seeded.epoch, { job_id: repair.id, events: [], result: { outcome: 'failed', error: { code: 'PCG_ERR_VCENTER_FAULT', message: 'no' }, nodes: [] } });
+      await reports.applyReport(seeded.gatewayId, seeded.epoch, { job_id: repair.id, events: [], result: { outcome: 'failed', error: { code: 'PCG_ERR_VCENTER_FAULT', message: 'no' }, nodes: [] } });
       assert.equal((await cluster()).state, 'failed');
       assert.equal((await drift.apply(seeded.gatewayId, seeded.epoch, seeded.clusterId, ['worker-1'])).repairJobId, null, 'a failed cluster is not repaired again');
       await assert.rejects(drift.apply(seeded.gatewayId, seeded.epoch - 1, seeded.clusterId, ['worker-1']), rejectsWith('PCG_ERR_STALE_EPOCH'));

@@ -5,12 +5,12 @@ import type { JobAckFrame, JobCancelAckFrame } from '../../../proto/schemas/fram
 import type { Job } from '../../../proto/schemas/jobs.js';
 import type { ClusterDrift } from '../../jobs/cluster-drift.js';
 import { JobReportBatcher } from '../../jobs/job-report-batcher.js';
-import type { JobStore } from '../../store/job-store.js';
+import type { JobReportStore } from '../../store/job-report-store.js';
 import type { RelaySignals } from '../../store/relay-signals.js';
 import type { TunnelSession } from '../tunnel-session.js';
 
 export interface JobHandlerDeps {
-  readonly jobs: JobStore;
+  readonly reports: JobReportStore;
   readonly drift: ClusterDrift;
   readonly signals: RelaySignals;
   readonly log: Logger;
@@ -28,7 +28,7 @@ export function jobHandlers(deps: JobHandlerDeps): FrameHandlers<TunnelSession> 
   const wake = (channel: 'cluster_event' | 'job_queued', payload: string): void => {
     deps.signals.notify(channel, payload).catch((err: unknown) => deps.log.warn({ err, channel }, 'cannot signal; the poll will find it'));
   };
-  const reports = new JobReportBatcher(deps.jobs);
+  const reports = new JobReportBatcher(deps.reports);
   return {
     'job.ack': finalReply(),
     'job.cancel.ack': finalReply(),
