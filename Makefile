@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NODE_STAMP := node_modules/.install-stamp
 DEB_STAMP := .tmp/deb-stamp
-DEB_PACKAGES := postgresql golang-go golang-github-vmware-govmomi-dev cloud-init
+DEB_PACKAGES := postgresql golang-go golang-github-vmware-govmomi-dev cloud-init skopeo docker-registry
 VCSIM := .tmp/bin/vcsim-pcg
 
 .PHONY: deps build test demo bench lint clean

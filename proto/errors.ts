@@ -64,6 +64,8 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_PACK_TOO_LARGE: { http: 413, close: 4061, hint: 'The pack exceeds a size limit (entries, expanded bytes or compression ratio); make it smaller or split it.' },
   PCG_ERR_PACK_INVALID: { http: 422, close: 4062, hint: 'The pack content breaks a rule of the pack format; fix the file and field named and build it again.' },
   PCG_ERR_PACK_MISMATCH: { http: 422, close: 4063, hint: 'The pack.json name or version differs from the one expected; upload it under its own name and version.' },
+  PCG_ERR_PACK_TAG_RESERVED: { http: 409, close: 4064, hint: 'Version tags and parent tags (14.x, 14.4.x) are kept by the registry; tag a label (group__label) instead, or delete the version.' },
+  PCG_ERR_REGISTRY_UNREACHABLE: { http: 503, close: 4065, hint: 'Check the registry address, that it is running, and DNS, firewall and HTTPS_PROXY settings.' },
   PCG_ERR_RATE_LIMITED: { http: 429, close: 4429, hint: 'Too many failed or unauthenticated attempts from this address; wait for the time given (Retry-After) and try again.' },
   PCG_ERR_INTERNAL: { http: 500, close: 1011, hint: 'An internal error occurred; check the relay logs with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;

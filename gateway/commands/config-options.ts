@@ -32,6 +32,9 @@ const CONFIG_FLAGS: ReadonlyArray<{ flag: string; value: string; description: st
   { flag: 'jobs-retry-initial', value: 'duration', description: 'delay before the first such retry, doubling with each [PCG_JOBS_RETRY_INITIAL, default 5s]' },
   { flag: 'jobs-retry-max', value: 'duration', description: 'longest delay between two retries [PCG_JOBS_RETRY_MAX, default 60s]' },
   { flag: 'jobs-drift-check-interval', value: 'duration', description: 'how often built clusters are checked for VMs removed by hand [PCG_JOBS_DRIFT_CHECK_INTERVAL, default 60s]' },
+  { flag: 'registry-enabled', value: 'true|false', description: "serve the embedded pack registry (OCI /v2/) on the HTTPS server [PCG_REGISTRY_ENABLED, default true]" },
+  { flag: 'registry-username', value: 'user', description: "the registry's admin user: push, pull, delete [PCG_REGISTRY_USERNAME]" },
+  { flag: 'registry-password-file', value: 'file', description: "file holding the registry admin's password, mode 0600 [PCG_REGISTRY_PASSWORD_FILE]" },
   { flag: 'vcenter-ca-file', value: 'file', description: "CA bundle that signed vCenter's certificate [PCG_VCENTER_CA_FILE]" },
 ];
 

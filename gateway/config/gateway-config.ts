@@ -51,6 +51,11 @@ const SCHEMA = {
     retryInitial: { doc: 'Delay before the first such retry; doubles with each.', format: duration('jobs.retryInitial'), default: '5s', env: 'PCG_JOBS_RETRY_INITIAL', arg: 'jobs-retry-initial' },
     retryMax: { doc: 'Longest delay between two retries.', format: duration('jobs.retryMax'), default: '60s', env: 'PCG_JOBS_RETRY_MAX', arg: 'jobs-retry-max' },
   },
+  registry: {
+    enabled: { doc: "Serve the embedded pack registry (OCI /v2/) on the gateway's HTTPS server.", format: Boolean, default: true, env: 'PCG_REGISTRY_ENABLED', arg: 'registry-enabled' },
+    username: { doc: "The registry's admin user (push, pull, delete); empty: no admin, nodes pull with their tokens.", format: String, default: '', env: 'PCG_REGISTRY_USERNAME', arg: 'registry-username' },
+    passwordFile: { doc: "File holding the registry admin's password (mode 0600).", format: String, default: '', env: 'PCG_REGISTRY_PASSWORD_FILE', arg: 'registry-password-file' },
+  },
   logLevel: { doc: 'Log level.', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'PCG_LOG_LEVEL', arg: 'log-level' },
 };
 
@@ -64,6 +69,15 @@ export interface GatewayConfig {
   readonly vcenter: VcenterConfig | null;
   readonly https: HttpsConfig;
   readonly jobs: JobsConfig;
+  readonly registry: RegistryConfig;
+}
+
+export interface RegistryConfig {
+  /** @default true */
+  readonly enabled: boolean;
+  /** Both or neither; null: no admin account (nothing can push). @default null */
+  readonly username: string | null;
+  readonly passwordFile: string | null;
 }
 
 export interface HttpsConfig {
@@ -122,6 +136,7 @@ export function loadGatewayConfig(args: string[], env: NodeJS.ProcessEnv, config
     logLevel: get('logLevel'),
     vcenter: vcenterFrom(get('vcenter.host'), get('vcenter.user'), get('vcenter.passwordFile'), get('vcenter.thumbprint'), get('vcenter.caFile')),
     https: httpsFrom(get('https.host'), get('https.port'), get('https.publicUrl'), get('https.certFile'), get('https.keyFile')),
+    registry: registryFrom(get('registry.enabled'), get('registry.username'), get('registry.passwordFile')),
     jobs: Object.freeze({
       maxConcurrent: positive('jobs.maxConcurrent', get('jobs.maxConcurrent')),
       driftCheckIntervalMs: positive('jobs.driftCheckInterval', ms('jobs.driftCheckInterval')),
@@ -154,6 +169,11 @@ function httpsFrom(host: string, port: number, publicUrl: string, certFile: stri
     if (url?.protocol !== 'https:') throw new PcgError('PCG_ERR_CONFIG_INVALID', `https.publicUrl: "${publicUrl}" is not a URL like https://gateway.example:8443`);
   }
   return Object.freeze({ host, port, publicUrl: publicUrl || null, certFile: certFile || null, keyFile: keyFile || null });
+}
+
+function registryFrom(enabled: boolean, username: string, passwordFile: string): RegistryConfig {
+  if (Boolean(username) !== Boolean(passwordFile)) throw new PcgError('PCG_ERR_CONFIG_INVALID', 'registry.username and registry.passwordFile: set both or neither');
+  return Object.freeze({ enabled, username: username || null, passwordFile: passwordFile || null });
 }
 
 function vcenterFrom(host: string, user: string, passwordFile: string, thumbprint: string, caFile: string): VcenterConfig | null {

@@ -17,6 +17,7 @@ import { ClusterCaStore } from '../nodes/cluster-ca-store.js';
 import { NodeReadinessService } from '../nodes/node-readiness-service.js';
 import { registerNodeReadyRoute } from '../nodes/node-ready-route.js';
 import { NodeTokens } from '../nodes/node-tokens.js';
+import { EmbeddedRegistry } from '../registry/embedded-registry.js';
 import { StatusWriter } from '../status/status-writer.js';
 import { AGENT } from '../tunnel/gateway-handshake.js';
 import { TunnelClient } from '../tunnel/tunnel-client.js';
@@ -44,6 +45,7 @@ interface Parts {
   readonly journal: JobJournal;
   readonly https: GatewayHttpsServer;
   readonly readiness: NodeReadinessService;
+  readonly registry: EmbeddedRegistry | undefined;
   readonly runner: JobRunner;
   readonly reporter: JobReporter;
   readonly drift: DriftWatcher | undefined;
@@ -79,6 +81,11 @@ export class GatewayDaemon {
       const readiness = new NodeReadinessService(tokens, journal, () => ({ url: https.url, caPem: https.caPem }), log, await ClusterCaStore.open(config.stateDir, clock));
       undo.push(() => readiness.close());
       registerNodeReadyRoute(https.app, tokens, readiness);
+      // The pack registry's routes go on the same server, before listen (the pack API: PACK_ROUTES in embedded-registry.ts).
+      const registry = config.registry.enabled
+        ? await EmbeddedRegistry.open({ stateDir: config.stateDir, username: config.registry.username, passwordFile: config.registry.passwordFile }, { app: https.app, clock, log, readTokens: tokens })
+        : undefined;
+      undo.push(() => registry?.close());
       await https.listen();
 
       const cluster = vcenter
@@ -110,7 +117,7 @@ export class GatewayDaemon {
         connectTimeoutMs: config.connectTimeoutMs, proxy: deps.proxy, version: AGENT,
       }, { clock, log, reportStatus: (record) => status.report({ ...record, jobs: runner.counts }) },
       gatewayFeatures({ identity, identityStore, vcenter, tunnel: () => tunnel, clock, log, jobs: { runner, reporter, drift } }));
-      return new GatewayDaemon(identity.gatewayId, { tunnel, vcenter, status, journal, https, readiness, runner, reporter, drift }, log);
+      return new GatewayDaemon(identity.gatewayId, { tunnel, vcenter, status, journal, https, readiness, registry, runner, reporter, drift }, log);
     } catch (err) {
       for (const step of undo.reverse()) {
         await Promise.resolve().then(step).catch((closeErr: unknown) => log.warn({ err: closeErr }, 'cleanup after a failed start failed'));
@@ -175,6 +182,7 @@ export class GatewayDaemon {
       await step('node readiness', () => p.readiness.close());
       await step('the job reporter', () => p.reporter.close());
       await step('the HTTPS server', () => p.https.close());
+      await step('the registry', () => p.registry?.close());
       await step('the job journal', () => p.journal.close());
       await step('the status file', () => p.status.flush());
       await step('the vCenter session', () => p.vcenter?.close());

@@ -6,11 +6,13 @@ import { GATEWAY_CLI, RELAY_CLI, runCli } from '../support/child.js';
 const GATEWAY_CONFIG_FLAGS = ['--config', '--state-dir', '--relay', '--ca-pin', '--ca-file', '--backoff-initial', '--backoff-max',
   '--connect-timeout', '--log-level', '--vcenter-host', '--vcenter-user', '--vcenter-password-file', '--vcenter-thumbprint', '--vcenter-ca-file',
   '--https-host', '--https-port', '--https-public-url', '--https-cert-file', '--https-key-file', '--jobs-max-concurrent', '--jobs-clone-concurrency',
-  '--jobs-node-ready-timeout', '--jobs-drift-check-interval', '--jobs-retry-limit', '--jobs-retry-initial', '--jobs-retry-max'];
+  '--jobs-node-ready-timeout', '--jobs-drift-check-interval', '--jobs-retry-limit', '--jobs-retry-initial', '--jobs-retry-max',
+  '--registry-enabled', '--registry-username', '--registry-password-file'];
 const GATEWAY_ENV = ['PCG_STATE_DIR', 'PCG_RELAY_URL', 'PCG_RELAY_CA_PIN', 'PCG_RELAY_CA_FILE', 'PCG_BACKOFF_INITIAL', 'PCG_BACKOFF_MAX',
   'PCG_CONNECT_TIMEOUT', 'PCG_LOG_LEVEL', 'PCG_VCENTER_HOST', 'PCG_VCENTER_USER', 'PCG_VCENTER_PASSWORD_FILE', 'PCG_VCENTER_THUMBPRINT', 'PCG_VCENTER_CA_FILE',
   'PCG_HTTPS_HOST', 'PCG_HTTPS_PORT', 'PCG_HTTPS_PUBLIC_URL', 'PCG_HTTPS_CERT_FILE', 'PCG_HTTPS_KEY_FILE', 'PCG_JOBS_MAX_CONCURRENT',
-  'PCG_JOBS_CLONE_CONCURRENCY', 'PCG_JOBS_NODE_READY_TIMEOUT', 'PCG_JOBS_DRIFT_CHECK_INTERVAL', 'PCG_JOBS_RETRY_LIMIT', 'PCG_JOBS_RETRY_INITIAL', 'PCG_JOBS_RETRY_MAX'];
+  'PCG_JOBS_CLONE_CONCURRENCY', 'PCG_JOBS_NODE_READY_TIMEOUT', 'PCG_JOBS_DRIFT_CHECK_INTERVAL', 'PCG_JOBS_RETRY_LIMIT', 'PCG_JOBS_RETRY_INITIAL', 'PCG_JOBS_RETRY_MAX',
+  'PCG_REGISTRY_ENABLED', 'PCG_REGISTRY_USERNAME', 'PCG_REGISTRY_PASSWORD_FILE'];
 
 interface Binary { readonly name: string; readonly script: string }
 const GATEWAY: Binary = { name: 'pcg-gateway', script: GATEWAY_CLI };
