@@ -66,6 +66,9 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_PACK_MISMATCH: { http: 422, close: 4063, hint: 'The pack.json name or version differs from the one expected; upload it under its own name and version.' },
   PCG_ERR_PACK_TAG_RESERVED: { http: 409, close: 4064, hint: 'Version tags and parent tags (14.x, 14.4.x) are kept by the registry; tag a label (group__label) instead, or delete the version.' },
   PCG_ERR_REGISTRY_UNREACHABLE: { http: 503, close: 4065, hint: 'Check the registry address, that it is running, and DNS, firewall and HTTPS_PROXY settings.' },
+  PCG_ERR_PROFILE_PACK: { http: 422, close: 4070, hint: 'A profile layer names a pack its registry does not hold in that version, or a pack of another layer; pick one for that slot from GET /v1/packs?source=public.' },
+  PCG_ERR_PACK_DEPENDENCY: { http: 422, close: 4071, hint: "The profile breaks a pack's constraints.dependencies; add the required pack in a version the message names, or remove the pack that is not supported with the other." },
+  PCG_ERR_REGISTRY_LOCKED: { http: 409, close: 4072, hint: 'Another process owns this registry folder (pid named); stop it, or give other relays --no-registry. Delete the lock file only if that process is gone.' },
   PCG_ERR_RATE_LIMITED: { http: 429, close: 4429, hint: 'Too many failed or unauthenticated attempts from this address; wait for the time given (Retry-After) and try again.' },
   PCG_ERR_INTERNAL: { http: 500, close: 1011, hint: 'An internal error occurred; check the relay logs with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;

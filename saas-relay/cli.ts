@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createProgram, runProgram } from '../proto/cli-support.js';
 import { createTenantCommand } from './commands/create-tenant-command.js';
+import { packsImportCommand } from './commands/packs-import-command.js';
 import { serveCommand } from './commands/serve-command.js';
 
 /** `--tls-host a --tls-host b`: repeated, not variadic, so a following flag is never taken for a name. */
@@ -37,7 +38,21 @@ program.command('serve')
   .option('--handshake-timeout <duration>', 'after a websocket upgrade, until the tunnel handshake is done (default 10s)')
   .option('--pairing-attempts-per-minute <n>', 'failed pairing attempts allowed per source address per minute (default 20)')
   .option('--unauthenticated-per-minute <n>', 'calls without a valid API key or client certificate per source address per minute (default 60)')
+  .option('--registry-dir <dir>', 'folder of the public pack registry, owned by this process only (default <data-dir>/registry on SQLite; none on PostgreSQL)')
+  .option('--no-registry', 'host no public pack registry (give it to one relay of several)')
+  .option('--registry-username <name>', "the public registry's operator account: push, tag, delete (with --registry-password-file)")
+  .option('--registry-password-file <file>', "file (0600) holding the operator's password")
   .action(serveCommand);
+
+program.command('packs').description('The public pack registry.')
+  .command('import')
+  .description('Check pack folders and zips and store them in the public registry, offline (stop the relay owning it first); prints {name, version, digest} per pack.')
+  .argument('<source...>', 'pack folders (zipped as packctl build does) or pack zips')
+  .option('--data-dir <dir>', 'the relay data dir; the registry is <data-dir>/registry (required unless --registry-dir)')
+  .option('--registry-dir <dir>', 'the registry folder, when the relay runs with --registry-dir')
+  .option('--force', 'replace a version that exists with other content')
+  .option('--message <text>', 'kept with each imported version')
+  .action(packsImportCommand);
 
 program.command('admin').description('Administration of the relay store.')
   .command('create-tenant')

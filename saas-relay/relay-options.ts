@@ -74,11 +74,23 @@ export interface RelayOptions {
    * that authenticate are never counted. @default 60
    */
   unauthenticatedPerMinute?: number;
+  /**
+   * Folder of the public pack registry (`/v2/`, `/v1/packs`); null: this relay hosts none. One
+   * process owns a registry folder (a lock file enforces it): with several relays on PostgreSQL,
+   * give it to exactly one. @default `<dataDir>/registry` on SQLite; none on PostgreSQL
+   */
+  registryDir?: string | null;
+  /** The public registry's operator account (push, tag, delete); with registryPasswordFile, both or neither. @default none */
+  registryUsername?: string;
+  /** File (0600) holding the operator's password. @default none */
+  registryPasswordFile?: string;
   clock?: Clock;
   logger?: Logger;
 }
 
-export type ResolvedRelayOptions = Readonly<Required<Omit<RelayOptions, 'tlsCertFile' | 'tlsKeyFile' | 'logger'>> & {
+export type ResolvedRelayOptions = Readonly<Required<Omit<RelayOptions, 'tlsCertFile' | 'tlsKeyFile' | 'logger' | 'registryDir' | 'registryUsername' | 'registryPasswordFile'>> & {
+  registryDir: string | null;
+  registryOperator: { readonly username: string; readonly passwordFile: string } | null;
   host: string;
   port: number;
   tlsCertFile: string | undefined;
@@ -101,13 +113,18 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
   if (options.databasePoolSize !== undefined && !(Number.isInteger(options.databasePoolSize) && options.databasePoolSize >= 1)) {
     throw new PcgError('PCG_ERR_CONFIG_INVALID', `database pool size must be a whole number of connections, at least 1 (got ${options.databasePoolSize})`);
   }
+  if (Boolean(options.registryUsername) !== Boolean(options.registryPasswordFile)) {
+    throw new PcgError('PCG_ERR_CONFIG_INVALID', 'registry-username and registry-password-file go together');
+  }
+  const databaseUrl = options.databaseUrl ?? join(options.dataDir, 'relay.db');
+  const embedded = !/^postgres(ql)?:\/\//.test(databaseUrl);
   const wildcard = host === '0.0.0.0' || host === '::';
   return Object.freeze({
     dataDir: options.dataDir,
     listen,
     host,
     port,
-    databaseUrl: options.databaseUrl ?? join(options.dataDir, 'relay.db'),
+    databaseUrl,
     databasePoolSize: options.databasePoolSize ?? DEFAULT_POOL_SIZE,
     tlsCertFile: options.tlsCertFile,
     tlsKeyFile: options.tlsKeyFile,
@@ -125,6 +142,8 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     ...connectionLimits(options),
     pairingAttemptsPerMinute: options.pairingAttemptsPerMinute ?? 20,
     unauthenticatedPerMinute: options.unauthenticatedPerMinute ?? 60,
+    registryDir: options.registryDir === undefined ? (embedded ? join(options.dataDir, 'registry') : null) : options.registryDir,
+    registryOperator: options.registryUsername && options.registryPasswordFile ? Object.freeze({ username: options.registryUsername, passwordFile: options.registryPasswordFile }) : null,
     clock: options.clock ?? systemClock,
     logger: options.logger,
   });

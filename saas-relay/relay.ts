@@ -29,6 +29,7 @@ import { JobOutcomes } from './jobs/job-outcomes.js';
 import { ClusterEventStore } from './store/cluster-event-store.js';
 import { JobReportStore } from './store/job-report-store.js';
 import { JobStore } from './store/job-store.js';
+import { PublicRegistry } from './registry/public-registry.js';
 
 export type RelayState = 'listening' | 'closing' | 'closed';
 
@@ -53,6 +54,8 @@ export class Relay {
     readonly jobs: JobStore,
     readonly dispatcher: JobDispatcher,
     private readonly eventFeed: ClusterEventFeed,
+    /** The public pack registry; null when this relay hosts none (`--no-registry`, or PostgreSQL without `--registry-dir`). */
+    readonly registry: PublicRegistry | null,
   ) {}
 
   /** Opens everything in order; whatever opened is closed again if a later step fails. */
@@ -69,6 +72,7 @@ export class Relay {
     let calls: GatewayCalls | undefined;
     let dispatcher: JobDispatcher | undefined;
     let eventFeed: ClusterEventFeed | undefined;
+    let registry: PublicRegistry | null = null;
     try {
       const hasher = new SecretHasher(pki.hashKey);
       const tenancy = new TenancyStore(database.db, hasher, clock);
@@ -105,13 +109,17 @@ export class Relay {
       });
       dispatcher = JobDispatcher.create({ relayId, pollMs: options.routePollMs }, { hub, jobs, signals, clock, log });
       eventFeed = ClusterEventFeed.create({ pollMs: options.routePollMs }, { events: clusterEvents, signals, log });
+      // Before the API server: its routes and the profile checks use it.
+      registry = options.registryDir === null ? null
+        : await PublicRegistry.open({ dir: options.registryDir, operator: options.registryOperator }, { apiKeys: tenancy, clock, log });
       const app = await createApiServer({
         tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.ca.certPem, ticketKeys: pki.ticketKeys },
         logger: log,
         tenancy,
         unauthenticatedPerMinute: options.unauthenticatedPerMinute,
         gateways: { gateways, codes, hub, calls, clock, caPin: pki.caPin, offlineAfterMs, inventoryTimeoutMs: options.inventoryTimeoutMs },
-        clusters: clusterApiDeps({ db: database.db, tenancy, gateways, calls, signals, clock, log, offlineAfterMs, inventoryTimeoutMs: options.inventoryTimeoutMs }),
+        clusters: { ...clusterApiDeps({ db: database.db, tenancy, gateways, calls, signals, clock, log, offlineAfterMs, inventoryTimeoutMs: options.inventoryTimeoutMs }), packs: registry?.catalog ?? null },
+        registry,
         jobs: { jobs, events: clusterEvents, signals, feed: eventFeed },
         // Bounds and deadlines from accept to request (ConnectionGate, HTTP timeouts); picks its keys from the options.
         connections: options,
@@ -120,8 +128,8 @@ export class Relay {
       app.server.on('upgrade', (req, socket, head) => tunnelHub.handleUpgrade(req, socket, head));
       // A deep backlog: after a relay restart thousands of gateways connect within seconds.
       await app.listen({ host: options.host, port: options.port, backlog: 4096 });
-      const relay = new Relay(options, relayId, log, database, pki, tenancy, gateways, hub, calls, signals, app, jobs, dispatcher, eventFeed);
-      log.info({ url: relay.url, caPin: pki.caPin, store: database.dialect, relayId }, 'relay listening');
+      const relay = new Relay(options, relayId, log, database, pki, tenancy, gateways, hub, calls, signals, app, jobs, dispatcher, eventFeed, registry);
+      log.info({ url: relay.url, caPin: pki.caPin, store: database.dialect, relayId, registryDir: options.registryDir }, 'relay listening');
       return relay;
     } catch (err) {
       await eventFeed?.close();
@@ -129,6 +137,7 @@ export class Relay {
       calls?.close();
       await signals?.close();
       hub?.close();
+      await registry?.close();
       await database.close();
       throw err;
     }
@@ -154,6 +163,8 @@ export class Relay {
     this.calls.close();
     this.hub.close();
     await this.app.close();
+    // After the server: no request reads the registry's store any more.
+    await this.registry?.close();
     await this.signals.close();
     await this.database.close();
     this.state = 'closed';

@@ -28,6 +28,8 @@ export interface ApiServerOptions {
   readonly jobs: JobRouteDeps & EventRouteDeps;
   /** Requests without a valid API key per source address per minute, then 429. @default 60 */
   readonly unauthenticatedPerMinute?: number;
+  /** The public pack registry's routes (`/v2/`, `/v1/packs`), with their own auth; null: none on this relay. @default null */
+  readonly registry?: { register(app: FastifyInstance): Promise<void> } | null;
   /** Connection bounds and deadlines before TLS (ConnectionGate) and after it (HTTP); defaults per field, other keys ignored. */
   readonly connections?: Partial<ConnectionLimits>;
 }
@@ -83,6 +85,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     eventRoutes(scoped, options.jobs);
     done();
   });
+  // Outside the API-key scope: registry clients authenticate as the registry expects (see public-registry-routes.ts).
+  await options.registry?.register(app as unknown as FastifyInstance);
   const gate = ConnectionGate.install(app.server, limits, options.logger);
   // Sockets still before TLS are unknown to the HTTP server, whose close would wait for their deadlines.
   app.addHook('preClose', (done) => {

@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { PcgError } from '../../proto/errors.js';
 import { checkProfileLayers } from '../clusters/profile-layers.js';
+import { checkProfilePacks } from '../clusters/profile-packs.js';
+import type { PublicPackCatalog } from '../registry/public-pack-store.js';
 import type { ClusterProfile, ProfileStore } from '../store/profile-store.js';
 import type { Principal, TenancyStore } from '../store/tenancy-store.js';
 import * as S from './api-schemas.js';
@@ -11,6 +13,8 @@ import { ERROR_RESPONSES as errors, type RouteApp as App } from './route-app.js'
 export interface ProfileRouteDeps {
   readonly profiles: ProfileStore;
   readonly tenancy: TenancyStore;
+  /** The public registry, for the packs a profile names; null: not checked (this relay hosts none). @default null */
+  readonly packs?: PublicPackCatalog | null;
 }
 
 const tags = ['cluster profiles'];
@@ -25,7 +29,11 @@ export function profileRoutes(app: App, deps: ProfileRouteDeps): void {
     id: p.id, projectId: p.project_id, name: p.name, description: p.description, createdAt: S.iso(p.created_at), updatedAt: S.iso(p.updated_at),
     layers: p.packs.map((pack) => (pack.layer === 'os' ? { ...pack, template: p.template } : pack)),
   });
-  const content = (body: C.ProfileBody) => ({ name: body.name, description: body.description, ...checkProfileLayers(body.layers) });
+  const content = async (body: C.ProfileBody) => {
+    const layers = checkProfileLayers(body.layers);
+    await checkProfilePacks(layers.packs, deps.packs ?? null);
+    return { name: body.name, description: body.description, ...layers };
+  };
 
   /** The profile, if the caller may `access` it and (under a project path) it belongs to that project. */
   const load = async (principal: Principal, id: string, access: Access, projectId?: string): Promise<ClusterProfile> => {
@@ -45,7 +53,7 @@ export function profileRoutes(app: App, deps: ProfileRouteDeps): void {
     app.put(`${prefix}`, { schema: { tags, params, body: C.ProfileBody, response: { 200: C.Profile, ...errors } } }, async (req) => {
       const p = req.params as Record<string, string>;
       const profile = await load(req.principal, idOf(p), 'write', projectOf(p));
-      return out(await deps.profiles.replace(req.principal.tenantId, profile.id, content(req.body)));
+      return out(await deps.profiles.replace(req.principal.tenantId, profile.id, await content(req.body)));
     });
     app.delete(`${prefix}`, { schema: { tags, params, response: { 204: Type.Null(), ...errors } } }, async (req, reply) => {
       const p = req.params as Record<string, string>;
@@ -62,7 +70,7 @@ export function profileRoutes(app: App, deps: ProfileRouteDeps): void {
 
   app.post('/v1/projects/:id/profiles', { schema: { tags, params: S.IdParam, body: C.ProfileBody, response: { 201: C.Profile, ...errors } } }, async (req, reply) => {
     await requireProject(deps.tenancy, req.principal, req.params.id, 'write');
-    return reply.code(201).send(out(await deps.profiles.create(req.principal.tenantId, req.params.id, content(req.body))));
+    return reply.code(201).send(out(await deps.profiles.create(req.principal.tenantId, req.params.id, await content(req.body))));
   });
 
   itemRoutes('/v1/projects/:id/profiles/:profileId', (p) => p.id, C.ProfileIdParams, (p) => p.profileId!);
@@ -72,7 +80,7 @@ export function profileRoutes(app: App, deps: ProfileRouteDeps): void {
 
   app.post('/v1/profiles', { schema: { tags, body: C.ProfileBody, response: { 201: C.Profile, ...errors } } }, async (req, reply) => {
     requireProjectAccess(req.principal, null, 'write');
-    return reply.code(201).send(out(await deps.profiles.create(req.principal.tenantId, null, content(req.body))));
+    return reply.code(201).send(out(await deps.profiles.create(req.principal.tenantId, null, await content(req.body))));
   });
 
   itemRoutes('/v1/profiles/:id', () => undefined, S.IdParam, (p) => p.id!);

@@ -31,6 +31,11 @@ export interface ServeFlags {
   readonly handshakeTimeout?: string;
   readonly pairingAttemptsPerMinute?: string;
   readonly unauthenticatedPerMinute?: string;
+  readonly registryDir?: string;
+  /** false with `--no-registry`. */
+  readonly registry?: boolean;
+  readonly registryUsername?: string;
+  readonly registryPasswordFile?: string;
 }
 
 /** `pcg-relay serve`: starts the relay and closes it on SIGTERM or SIGINT. */
@@ -42,6 +47,7 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   };
   const duration = (name: string, value: string | undefined): number | undefined => (value === undefined ? undefined : parseDuration(value, `--${name}`));
   const dataDir = requireFlag(flags.dataDir, 'data-dir');
+  if (flags.registry === false && flags.registryDir) throw new PcgError('PCG_ERR_CONFIG_INVALID', '--no-registry and --registry-dir exclude each other');
   const heartbeatMs = duration('heartbeat', flags.heartbeat);
   const pairingCodeTtlMs = duration('pairing-code-ttl', flags.pairingCodeTtl);
   const clientCertLifetimeMs = duration('cert-lifetime', flags.certLifetime);
@@ -79,6 +85,9 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
     ...connectionFlags,
     ...(flags.pairingAttemptsPerMinute ? { pairingAttemptsPerMinute: positiveInt('pairing-attempts-per-minute', flags.pairingAttemptsPerMinute) } : {}),
     ...(flags.unauthenticatedPerMinute ? { unauthenticatedPerMinute: positiveInt('unauthenticated-per-minute', flags.unauthenticatedPerMinute) } : {}),
+    ...(flags.registry === false ? { registryDir: null } : flags.registryDir ? { registryDir: flags.registryDir } : {}),
+    ...(flags.registryUsername ? { registryUsername: flags.registryUsername } : {}),
+    ...(flags.registryPasswordFile ? { registryPasswordFile: flags.registryPasswordFile } : {}),
   });
   const stop = (): void => {
     relay.log.info('relay stopping');

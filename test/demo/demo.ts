@@ -13,6 +13,7 @@ import { CloudInitNode } from '../support/cloud-init-node.js';
 import { streamEvents } from '../support/event-stream.js';
 import { GATEWAY_CLI, runCli } from '../support/child.js';
 import { createGateway, gatewayStatusJson, pairCli, runGateway } from '../support/gateway-fixture.js';
+import { importPublicPacks } from '../support/public-packs.js';
 import { RelayProcess, freePort } from '../support/relay-fixture.js';
 import { tempDir } from '../support/temp-dir.js';
 import { Vcsim } from '../support/vcsim-fixture.js';
@@ -24,11 +25,13 @@ const show = (value: unknown): void => void process.stdout.write(`${JSON.stringi
 
 async function main(): Promise<void> {
   const dir = tempDir('demo');
-  step(1, 'starting vcsim (govmomi simulator, own certificate, one user) and pcg-relay (SQLite, self-signed CA)');
+  step(1, 'starting vcsim (govmomi simulator, own certificate, one user), seeding the public pack registry, and pcg-relay (SQLite, self-signed CA)');
   const vcsim = await Vcsim.start({ dc: 1, cluster: 2, clusterHost: 3, vm: 4, ds: 2, pg: 2, template: 2 });
   const passwordFile = join(dir.path, 'vcenter-password');
   writeFileSync(passwordFile, vcsim.password, { mode: 0o600 });
   process.stdout.write(`      vcsim ${vcsim.url} thumbprint ${vcsim.thumbprint.slice(0, 23)}…\n`);
+  // The public registry is seeded offline, before the relay that owns it starts.
+  for (const pack of await importPublicPacks(join(dir.path, 'relay'))) process.stdout.write(`      pcg-relay packs import: ${pack.name}:${pack.version} ${pack.digest.slice(0, 19)}…\n`);
   const relay = await RelayProcess.start({ dataDir: join(dir.path, 'relay'), args: ['--heartbeat', '2s'] });
   process.stdout.write(`      relay ${relay.url}\n      CA pin ${relay.caPin}\n`);
   const tenant = await relay.createTenant('demo-tenant');
@@ -68,7 +71,9 @@ async function main(): Promise<void> {
     process.stdout.write(`      ${kind.padEnd(13)} ${String(res.body.items.length).padStart(3)}  ${res.body.items.slice(0, 3).map((i) => i.path).join(', ')}${res.body.items.length > 3 ? ', …' : ''}\n`);
   }
 
-  step(7, 'cluster profile (os, k8s, cni, csi) and a static IP pool on the cloud account');
+  step(7, 'cluster profile (os, k8s, cni, csi: public packs, checked against the registry) and a static IP pool on the cloud account');
+  const listed = await api.get<{ items: Array<{ name: string; version: string; layer: string; source: string }> }>('/v1/packs?source=public');
+  process.stdout.write(`      GET /v1/packs?source=public: ${listed.body.items.map((p) => `${p.layer} ${p.name}:${p.version}`).join(', ')}\n`);
   const templates = await api.get<{ items: Array<{ name: string }> }>(`/v1/cloudaccounts/${account!.id}/inventory?kind=template`);
   const layer = (kind: string, name: string, version: string, values = '') => ({ layer: kind, registry: 'public', name, version, values });
   const profile = await api.post<{ id: string; name: string }>(`/v1/projects/${tenant.projectId}/profiles`, {

@@ -26,14 +26,16 @@ const COMMANDS: ReadonlyArray<{ binary: Binary; path: string[]; mentions: string
   { binary: GATEWAY, path: ['status'], mentions: ['--json', ...GATEWAY_CONFIG_FLAGS, ...GATEWAY_ENV], leaf: true },
   { binary: GATEWAY, path: ['vcenter'], mentions: ['check', 'help'], leaf: false },
   { binary: GATEWAY, path: ['vcenter', 'check'], mentions: ['--json', ...GATEWAY_CONFIG_FLAGS, ...GATEWAY_ENV], leaf: true },
-  { binary: RELAY, path: [], mentions: ['serve', 'admin', 'help', '--version', '--help'], leaf: false },
+  { binary: RELAY, path: [], mentions: ['serve', 'admin', 'packs', 'help', '--version', '--help'], leaf: false },
   {
     binary: RELAY, path: ['serve'], leaf: true, mentions: ['--data-dir', '--listen', '--database-url', '--tls-cert', '--tls-key', '--tls-host',
       '--pairing-code-ttl', '--heartbeat', '--cert-lifetime', '--database-pool-size', '--max-handshakes', '--max-tls-handshakes', '--busy-retry-after',
-      '--max-frame-bytes', '--inventory-timeout'],
+      '--max-frame-bytes', '--inventory-timeout', '--registry-dir', '--no-registry', '--registry-username', '--registry-password-file'],
   },
   { binary: RELAY, path: ['admin'], mentions: ['create-tenant', 'help'], leaf: false },
   { binary: RELAY, path: ['admin', 'create-tenant'], mentions: ['--data-dir', '--name', '--database-url'], leaf: true },
+  { binary: RELAY, path: ['packs'], mentions: ['import', 'help'], leaf: false },
+  { binary: RELAY, path: ['packs', 'import'], mentions: ['--data-dir', '--registry-dir', '--force', '--message', 'source'], leaf: true },
 ];
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

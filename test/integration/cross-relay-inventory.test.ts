@@ -140,7 +140,8 @@ describe('routed requests between two relay processes on one SQLite file (poll o
   before(async () => {
     const data = join(dir.path, 'relay');
     relayA = await RelayProcess.start({ dataDir: data, args: ['--heartbeat', '1s'] });
-    relayB = await RelayProcess.start({ dataDir: data, args: ['--heartbeat', '1s'] });
+    // One process owns the public registry folder: the second relay on the same data dir hosts none.
+    relayB = await RelayProcess.start({ dataDir: data, args: ['--heartbeat', '1s', '--no-registry'] });
   });
   after(async () => {
     await gateway?.stop();

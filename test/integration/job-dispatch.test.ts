@@ -240,7 +240,8 @@ describe('job dispatch (in-process relay on SQLite, hand-driven gateway)', funct
   });
 
   it('the relay closes an open stream cleanly when it shuts down', async () => {
-    const spare = await Relay.create({ dataDir: join(dir.path, 'relay'), listen: '127.0.0.1:0', logger: pino({ level: 'silent' }) });
+    // Same data dir as the running relay, which owns the public registry folder.
+    const spare = await Relay.create({ dataDir: join(dir.path, 'relay'), listen: '127.0.0.1:0', logger: pino({ level: 'silent' }), registryDir: null });
     const s = await seed();
     const streamed = readStream(`${spare.url}/v1/clusters/${s.clusterId}/events/stream`, spare.pki.ca.certPem, tenant.apiKey, undefined, () => false);
     await new Promise((r) => setTimeout(r, 300));

@@ -6,9 +6,13 @@ import type { RelayProcess } from './relay-fixture.js';
 
 export interface ErrorBody { code: string; message: string }
 
-/** A valid profile body: os (with template), k8s, cni, csi, then `addons`. */
-export function profileBody(name: string, options: { template?: string; addons?: number; cniValues?: string } = {}): Record<string, unknown> {
-  const layer = (layer: string, pack: string, version: string, values = '') => ({ layer, registry: 'public', name: pack, version, values });
+/**
+ * A valid profile body: os (with template), k8s, cni, csi, then `addons`. Its packs come from a
+ * registry the relay does not look up yet (`private`, a gateway's), so tests not about packs need
+ * none imported; pass `registry: 'public'` after importing matching packs (test/support/public-packs.ts).
+ */
+export function profileBody(name: string, options: { template?: string; addons?: number; cniValues?: string; registry?: string } = {}): Record<string, unknown> {
+  const layer = (layer: string, pack: string, version: string, values = '') => ({ layer, registry: options.registry ?? 'private', name: pack, version, values });
   return {
     name,
     description: 'test profile',

@@ -5,6 +5,7 @@ import { ApiClient, type ApiResponse } from './api-client.js';
 import type { Child } from './child.js';
 import { CloudInitNode } from './cloud-init-node.js';
 import { createGateway, pairCli, runGateway } from './gateway-fixture.js';
+import { importPublicPacks } from './public-packs.js';
 import { RelayProcess, freePort, type Tenant } from './relay-fixture.js';
 import { tempDir } from './temp-dir.js';
 import { Vcsim, type VcsimModel } from './vcsim-fixture.js';
@@ -54,6 +55,8 @@ export class ClusterLab {
     const vcsim = await Vcsim.start({ dc: 1, cluster: 1, clusterHost: 2, vm: 1, ds: 1, pg: 1, template: 1, ...options.model });
     const passwordFile = join(dir.path, 'vcenter-password');
     writeFileSync(passwordFile, vcsim.password, { mode: 0o600 });
+    // The packs createProfile names, in the relay's public registry (offline, before it starts).
+    await importPublicPacks(join(dir.path, 'relay'));
     const relay = await RelayProcess.start({ dataDir: join(dir.path, 'relay'), args: ['--heartbeat', '1s', ...(options.relayArgs ?? [])] });
     const tenant = await relay.createTenant('clusters');
     const api = new ApiClient(relay.url, relay.caCert, tenant.apiKey);

@@ -1,0 +1,73 @@
+/**
+ * The public registry's routes on the relay's HTTPS listener, beside (not inside) the API's
+ * authenticated /v1 scope: `/v2/` (OCI) and `/v1/packs` (native) authenticate with the registry's
+ * own PublicRegistryAuth, which takes the relay's API keys (pull) as well as the operator's basic
+ * credentials and the `/v2/token` bearer tokens packctl and OCI clients use for pushes.
+ *
+ *   GET /v1/packs?source=public          the native list; each item carries `source: "public"`
+ *   GET /v1/packs?source=gateway:<id>    400 until gateway indexes are synced to the relay
+ *   GET /v1/packs (no source)            the public registry, for now the only source here
+ */
+import type { FastifyInstance, FastifyRequest, preSerializationAsyncHookHandler } from 'fastify';
+import { PcgError } from '../../proto/errors.js';
+import { ociRoutes } from '../../proto/registry/oci-routes.js';
+import type { PackRegistry } from '../../proto/registry/pack-registry.js';
+import { authorizeWith } from '../../proto/registry/pack-registry-routes.js';
+import { packRoutes, type PackAuthorizer } from '../../proto/registry/pack-routes.js';
+import type { ContentStore } from '../../proto/registry/content-store.js';
+import type { RegistryAuth } from '../../proto/registry/registry-auth.js';
+import type { AuthLimiter } from '../../proto/registry/registry-auth-limiter.js';
+import { RateLimitedError } from '../security/address-rate-limiter.js';
+
+export const PUBLIC_SOURCE = 'public';
+
+export interface PublicRegistryRouteDeps {
+  readonly store: ContentStore;
+  readonly packs: PackRegistry;
+  readonly auth: RegistryAuth;
+  readonly authLimiter: AuthLimiter;
+  readonly log: { error(obj: object, msg: string): void };
+}
+
+const isList = (request: FastifyRequest): boolean => request.method === 'GET' && request.routeOptions.url === '/v1/packs';
+
+export async function publicRegistryRoutes(app: FastifyInstance, deps: PublicRegistryRouteDeps): Promise<void> {
+  await app.register(ociRoutes, { store: deps.store, auth: deps.auth, authLimiter: deps.authLimiter, log: deps.log });
+  await app.register(async (scope) => {
+    // `source` is the relay's own query key: checked and taken out before pack-routes validates
+    // its query (which allows no other keys), and put on every item of the answer.
+    scope.addHook('preValidation', (request, _reply, done) => {
+      if (!isList(request)) return done();
+      const query = request.query as Record<string, unknown>;
+      const source = query.source;
+      delete query.source;
+      if (source === undefined || source === PUBLIC_SOURCE) return done();
+      if (typeof source === 'string' && /^gateway:.+/.test(source)) {
+        return done(new PcgError('PCG_ERR_BAD_REQUEST', `source ${source}: gateway packs are not synced to the relay yet; list them on the gateway (packctl ls)`));
+      }
+      return done(new PcgError('PCG_ERR_BAD_REQUEST', 'querystring/source must be "public" or "gateway:<id>"'));
+    });
+    const labelSource: preSerializationAsyncHookHandler<unknown> = async (request, _reply, payload) => {
+      if (!isList(request) || typeof payload !== 'object' || payload === null || !Array.isArray((payload as { items?: unknown }).items)) return payload;
+      const page = payload as { items: object[]; nextCursor: string | null };
+      return { ...page, items: page.items.map((item) => ({ ...item, source: PUBLIC_SOURCE })) };
+    };
+    scope.addHook('preSerialization', labelSource);
+    await scope.register(packRoutes, { registry: deps.packs, authorize: limited(authorizeWith(deps.auth), deps.authLimiter) });
+  });
+}
+
+/** The native API spends the same per-address budget of failed logins as /v2/ (password guessing). */
+function limited(authorize: PackAuthorizer, limiter: AuthLimiter): PackAuthorizer {
+  return async (request, need) => {
+    const sent = request.headers.authorization !== undefined;
+    const waitMs = sent ? limiter.retryAfterMs(request.ip) : 0;
+    if (waitMs > 0) throw new RateLimitedError(waitMs, 'failed registry logins');
+    try {
+      await authorize(request, need);
+    } catch (err) {
+      if (sent && err instanceof PcgError && err.code === 'PCG_ERR_UNAUTHENTICATED') limiter.failed(request.ip);
+      throw err;
+    }
+  };
+}
