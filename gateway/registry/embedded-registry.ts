@@ -1,23 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { writeFileAtomic } from '../../proto/atomic-file.js';
 import type { Clock } from '../../proto/clock.js';
 import type { ContentStore } from '../../proto/registry/content-store.js';
 import { FsContentStore } from '../../proto/registry/fs-content-store.js';
+import { GcSchedule } from '../../proto/registry/gc-schedule.js';
 import { ociRoutes } from '../../proto/registry/oci-routes.js';
 import { packRegistryRoutes } from '../../proto/registry/pack-registry-routes.js';
 import { RegistryAuth } from '../../proto/registry/registry-auth.js';
 import { AuthLimiter } from '../../proto/registry/registry-auth-limiter.js';
-import { Secret } from '../../proto/secret.js';
+import { loadTokenKey } from '../../proto/registry/token-key.js';
 import type { GatewayHttpsApp } from '../http/gateway-https-server.js';
 import { GatewayRegistryCredentials } from './gateway-registry-credentials.js';
 
 /** The registry's folder in the state dir: blobs, uploads, registry.db, the token key. */
 export const REGISTRY_DIR = 'registry';
-const TOKEN_KEY_FILE = 'token.key';
 
 export interface EmbeddedRegistryOptions {
   readonly stateDir: string;
@@ -53,13 +49,8 @@ const ociApi: RegistryRoutes = async (app, { store, auth, authLimiter, log }) =>
  */
 export class EmbeddedRegistry {
   #closed = false;
-  #collecting: Promise<unknown> = Promise.resolve();
-  readonly #timer: NodeJS.Timeout;
 
-  private constructor(readonly store: FsContentStore, readonly auth: RegistryAuth, gcIntervalMs: number, private readonly log: Logger) {
-    this.#timer = setInterval(() => this.#collect(), gcIntervalMs);
-    this.#timer.unref();
-  }
+  private constructor(readonly store: FsContentStore, readonly auth: RegistryAuth, private readonly gc: GcSchedule) {}
 
   static async open(options: EmbeddedRegistryOptions, ports: {
     readonly app: GatewayHttpsApp; readonly clock: Clock; readonly log: Logger;
@@ -71,12 +62,12 @@ export class EmbeddedRegistry {
     const credentials = await GatewayRegistryCredentials.load(options, ports.readTokens);
     const store = await FsContentStore.open(dir, { clock: ports.clock });
     try {
-      const auth = new RegistryAuth({}, { credentials, key: new Secret(await tokenKey(dir)), clock: ports.clock });
+      const auth = new RegistryAuth({}, { credentials, key: await loadTokenKey(dir), clock: ports.clock });
       const log = ports.log.child({ component: 'registry' });
       // One budget of failed logins per address for every registry route (password guessing).
       const authLimiter = new AuthLimiter({}, ports.clock);
       for (const register of ports.routes ?? [ociApi, ...PACK_ROUTES]) await register(ports.app, { store, auth, authLimiter, log });
-      return new EmbeddedRegistry(store, auth, options.gcIntervalMs ?? 3_600_000, log);
+      return new EmbeddedRegistry(store, auth, GcSchedule.start(store, options.gcIntervalMs ?? 3_600_000, log));
     } catch (err) {
       await store.close();
       throw err;
@@ -87,24 +78,7 @@ export class EmbeddedRegistry {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
-    await this.#collecting;
+    await this.gc.close();
     await this.store.close();
   }
-
-  /** One collection at a time; a failure is logged and the next tick tries again. */
-  #collect(): void {
-    if (this.#closed) return;
-    this.#collecting = this.#collecting.then(async () => {
-      if (this.#closed) return;
-      const { removedBlobs, freedBytes } = await this.store.collectGarbage();
-      if (removedBlobs > 0) this.log.info({ removedBlobs, freedBytes }, 'registry garbage collected');
-    }).catch((err: unknown) => this.log.warn({ err }, 'registry garbage collection failed'));
-  }
-}
-
-async function tokenKey(dir: string): Promise<Buffer> {
-  const path = join(dir, TOKEN_KEY_FILE);
-  if (!existsSync(path)) await writeFileAtomic(path, `${randomBytes(32).toString('hex')}\n`, 0o600);
-  return Buffer.from((await readFile(path, 'utf8')).trim(), 'hex');
 }
