@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
 
 /**
@@ -21,4 +22,9 @@ export class Secret<T = string> {
   [inspect.custom](): string {
     return 'Secret([redacted])';
   }
+}
+
+/** Equal strings in constant time (hashed first, so lengths leak nothing either): passwords, user names. */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }

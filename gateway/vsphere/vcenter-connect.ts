@@ -1,25 +1,13 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { PcgError } from '../../proto/errors.js';
-import { Secret } from '../../proto/secret.js';
+import { readSecretFile } from '../../proto/secret-file.js';
 import type { VcenterConfig } from '../config/gateway-config.js';
 import { readInventory } from './inventory.js';
 import { normalizeThumbprint } from './tls-pinning.js';
 import { VimSession } from './vim-session.js';
 
-/** The password file must be the gateway's alone; its content is read once and kept wrapped. */
-async function readPassword(path: string): Promise<Secret<string>> {
-  let mode: number;
-  try {
-    mode = (await stat(path)).mode & 0o777;
-  } catch (err) {
-    throw new PcgError('PCG_ERR_CONFIG_INVALID', `vcenter.passwordFile: cannot read ${path}`, { cause: err });
-  }
-  if (mode & 0o077) throw new PcgError('PCG_ERR_CONFIG_INVALID', `vcenter.passwordFile: ${path} has mode ${mode.toString(8)}; make it 0600`);
-  return new Secret((await readFile(path, 'utf8')).replace(/\r?\n$/, ''));
-}
-
 export async function connectVcenter(config: VcenterConfig): Promise<VimSession> {
-  const password = await readPassword(config.passwordFile);
+  const password = await readSecretFile(config.passwordFile, 'vcenter.passwordFile');
   const trust = config.thumbprint
     ? { thumbprint: normalizeThumbprint(config.thumbprint) }
     : { caPem: config.caFile ? await readFile(config.caFile, 'utf8').catch((err: unknown) => { throw new PcgError('PCG_ERR_CONFIG_INVALID', `vcenter.caFile: cannot read ${config.caFile}`, { cause: err }); }) : null };

@@ -1,10 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import type { Clock } from '../../proto/clock.js';
-import { PcgError } from '../../proto/errors.js';
 import { RegistryAuth, type RegistryCredentials, type RegistryGrant, type RegistryPrincipal } from '../../proto/registry/registry-auth.js';
 import { RegistryError } from '../../proto/registry/registry-error.js';
-import { Secret } from '../../proto/secret.js';
+import { sameSecret, type Secret } from '../../proto/secret.js';
+import { readSecretFile } from '../../proto/secret-file.js';
 
 /** The narrow port of TenancyStore this needs: an API key to its tenant, undefined when unknown or revoked. */
 export interface ApiKeyCheck {
@@ -23,8 +21,6 @@ const OPERATOR_GRANTS: readonly RegistryGrant[] = Object.freeze([{ repository: '
 /** API keys look like `pcg_key_…`; bearer tokens from /v2/token are JWTs and never start so. */
 const API_KEY_PREFIX = 'pcg_';
 
-const sameSecret = (a: string, b: string): boolean =>
-  timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 
 /**
  * Who the public registry knows: the operator (basic credentials from a 0600 file: pull, push,
@@ -36,17 +32,8 @@ export class PublicRegistryCredentials implements RegistryCredentials {
 
   static async load(operator: RegistryOperator | null, apiKeys: ApiKeyCheck): Promise<PublicRegistryCredentials> {
     if (!operator) return new PublicRegistryCredentials(null, apiKeys);
-    let password: string;
-    let mode: number;
-    try {
-      mode = (await stat(operator.passwordFile)).mode;
-      password = (await readFile(operator.passwordFile, 'utf8')).replace(/\r?\n$/, '');
-    } catch (err) {
-      throw new PcgError('PCG_ERR_CONFIG_INVALID', `--registry-password-file: cannot read ${operator.passwordFile}`, { cause: err });
-    }
-    if (mode & 0o077) throw new PcgError('PCG_ERR_CONFIG_INVALID', `--registry-password-file: ${operator.passwordFile} has mode ${(mode & 0o777).toString(8)}; make it 0600`);
-    if (password === '') throw new PcgError('PCG_ERR_CONFIG_INVALID', `--registry-password-file: ${operator.passwordFile} is empty`);
-    return new PublicRegistryCredentials({ username: operator.username, password: new Secret(password) }, apiKeys);
+    const password = await readSecretFile(operator.passwordFile, '--registry-password-file');
+    return new PublicRegistryCredentials({ username: operator.username, password }, apiKeys);
   }
 
   async authenticate(user: string, password: string): Promise<readonly RegistryGrant[] | undefined> {
