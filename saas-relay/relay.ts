@@ -14,6 +14,9 @@ import { GatewayEvents } from './store/gateway-events.js';
 import { GatewayStore } from './store/gateway-store.js';
 import { TenancyStore } from './store/tenancy-store.js';
 import { loadRelayPki, type RelayPki } from './tls/relay-pki.js';
+import { PackSyncStore } from './registry/pack-sync-store.js';
+import { gatewayPackLister } from './registry/pack-sync-routes.js';
+import { packResyncOperation } from './tunnel/handlers/pack-sync-handlers.js';
 import { relayHandlers } from './tunnel/relay-handlers.js';
 import { TunnelHub } from './tunnel/tunnel-hub.js';
 import { GatewayCalls } from './tunnel/gateway-calls.js';
@@ -85,6 +88,7 @@ export class Relay {
       const jobs = new JobStore(database.db, clock, { hooks });
       const reports = new JobReportStore(database.db, clock, { hooks });
       const clusterEvents = new ClusterEventStore(database.db, clock);
+      const packSync = new PackSyncStore(database.db, clock);
       hub = await TunnelHub.create({
         path: '/v1/tunnel', heartbeatSeconds: options.heartbeatSeconds, maxConcurrentHandshakes: options.maxConcurrentHandshakes,
         busyRetryAfterMs: options.busyRetryAfterMs, maxFrameBytes: options.maxFrameBytes, handshakeTimeoutMs: options.handshakeTimeoutMs,
@@ -100,18 +104,19 @@ export class Relay {
         handlers: relayHandlers({
           gateways, ca: pki.ca, clock, log, clientCertLifetimeMs: options.clientCertLifetimeMs,
           jobs: { reports, drift: new ClusterDrift(database.db, jobs, clock), signals, log },
+          packSync: { packSync, log },
         }),
       });
       const offlineAfterMs = silenceLimitMs(options.heartbeatSeconds) + 2000;
       calls = GatewayCalls.create({ relayId, offlineAfterMs, pollMs: options.routePollMs, claimTimeoutMs: 3000 }, {
         hub, gateways, requests: new TunnelRequestStore(database.db, clock), signals, clock, log,
-        operations: [inventoryOperation],
+        operations: [inventoryOperation, packResyncOperation],
       });
       dispatcher = JobDispatcher.create({ relayId, pollMs: options.routePollMs }, { hub, jobs, signals, clock, log });
       eventFeed = ClusterEventFeed.create({ pollMs: options.routePollMs }, { events: clusterEvents, signals, log });
       // Before the API server: its routes and the profile checks use it.
       registry = options.registryDir === null ? null
-        : await PublicRegistry.open({ dir: options.registryDir, operator: options.registryOperator }, { apiKeys: tenancy, clock, log });
+        : await PublicRegistry.open({ dir: options.registryDir, operator: options.registryOperator }, { apiKeys: tenancy, clock, log, gatewayPacks: gatewayPackLister({ apiKeys: tenancy, gateways, packSync }) });
       const app = await createApiServer({
         tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.ca.certPem, ticketKeys: pki.ticketKeys },
         logger: log,
@@ -121,6 +126,7 @@ export class Relay {
         clusters: { ...clusterApiDeps({ db: database.db, tenancy, gateways, calls, signals, clock, log, offlineAfterMs, inventoryTimeoutMs: options.inventoryTimeoutMs }), packs: registry?.catalog ?? null },
         registry,
         jobs: { jobs, events: clusterEvents, signals, feed: eventFeed },
+        packSync: { packSync, gateways, calls },
         // Bounds and deadlines from accept to request (ConnectionGate, HTTP timeouts); picks its keys from the options.
         connections: options,
       });

@@ -9,6 +9,9 @@ import { echoFeature } from '../tunnel/features/echo-feature.js';
 import { heartbeatAckFeature } from '../tunnel/features/heartbeat-ack-feature.js';
 import { inventoryFeature } from '../tunnel/features/inventory-feature.js';
 import { jobFeature } from '../tunnel/features/job-feature.js';
+import { packSyncFeature } from '../tunnel/features/pack-sync-feature.js';
+import { PackSyncReporter } from '../registry/pack-sync-reporter.js';
+import { openPackSyncSource, packIndexFile } from '../registry/pack-sync-source.js';
 import { peerErrorFeature } from '../tunnel/features/peer-error-feature.js';
 import { vcenterInfoReporter } from '../tunnel/features/vcenter-info-reporter.js';
 import type { TunnelClient } from '../tunnel/tunnel-client.js';
@@ -43,6 +46,7 @@ export function gatewayFeatures(deps: FeatureDeps): TunnelFeature[] {
     ...(vcenter ? [vcenterInfoReporter(vcenter, log)] : []),
     inventoryFeature(vcenter, log),
     ...(deps.jobs ? [jobFeature(deps.jobs.runner, deps.jobs.reporter, deps.jobs.drift)] : []),
+    packSyncFeature(new PackSyncReporter({}, { openSource: () => openPackSyncSource(packIndexFile(deps.identityStore.stateDir)), log })),
     echoFeature(),
     peerErrorFeature(log),
   ];

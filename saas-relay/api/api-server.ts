@@ -13,6 +13,7 @@ import { ipPoolRoutes, type IpPoolRouteDeps } from './ip-pool-routes.js';
 import { clusterRoutes, type ClusterRouteDeps } from './cluster-routes.js';
 import { jobRoutes, type JobRouteDeps } from './job-routes.js';
 import { eventRoutes, type EventRouteDeps } from './event-routes.js';
+import { packSyncRoutes, type PackSyncRouteDeps } from '../registry/pack-sync-routes.js';
 import { ConnectionGate } from '../net/connection-gate.js';
 import { connectionLimits, type ConnectionLimits } from '../net/connection-limits.js';
 import { nodeServerTimeouts } from '../net/http-timeouts.js';
@@ -30,6 +31,8 @@ export interface ApiServerOptions {
   readonly unauthenticatedPerMinute?: number;
   /** The public pack registry's routes (`/v2/`, `/v1/packs`), with their own auth; null: none on this relay. @default null */
   readonly registry?: { register(app: FastifyInstance): Promise<void> } | null;
+  /** Gateways' pack index sync (status, sync now); absent: no such routes. */
+  readonly packSync?: PackSyncRouteDeps;
   /** Connection bounds and deadlines before TLS (ConnectionGate) and after it (HTTP); defaults per field, other keys ignored. */
   readonly connections?: Partial<ConnectionLimits>;
 }
@@ -83,6 +86,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     clusterRoutes(scoped, options.clusters);
     jobRoutes(scoped, options.jobs);
     eventRoutes(scoped, options.jobs);
+    if (options.packSync) packSyncRoutes(scoped, options.packSync);
     done();
   });
   // Outside the API-key scope: registry clients authenticate as the registry expects (see public-registry-routes.ts).

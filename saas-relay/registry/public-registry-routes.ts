@@ -5,7 +5,7 @@
  * credentials and the `/v2/token` bearer tokens packctl and OCI clients use for pushes.
  *
  *   GET /v1/packs?source=public          the native list; each item carries `source: "public"`
- *   GET /v1/packs?source=gateway:<id>    400 until gateway indexes are synced to the relay
+ *   GET /v1/packs?source=gateway:<id>    the gateway's synced index (pack-sync-routes.ts), for the tenant's API key
  *   GET /v1/packs (no source)            the public registry, for now the only source here
  */
 import type { FastifyInstance, FastifyRequest, preSerializationAsyncHookHandler } from 'fastify';
@@ -18,6 +18,7 @@ import type { ContentStore } from '../../proto/registry/content-store.js';
 import type { RegistryAuth } from '../../proto/registry/registry-auth.js';
 import type { AuthLimiter } from '../../proto/registry/registry-auth-limiter.js';
 import { RateLimitedError } from '../security/address-rate-limiter.js';
+import type { GatewayPackLister } from './pack-sync-routes.js';
 
 export const PUBLIC_SOURCE = 'public';
 
@@ -27,6 +28,8 @@ export interface PublicRegistryRouteDeps {
   readonly auth: RegistryAuth;
   readonly authLimiter: AuthLimiter;
   readonly log: { error(obj: object, msg: string): void };
+  /** Answers `source=gateway:<id>`; absent: 400, gateway indexes are not kept here. */
+  readonly gatewayPacks?: GatewayPackLister;
 }
 
 const isList = (request: FastifyRequest): boolean => request.method === 'GET' && request.routeOptions.url === '/v1/packs';
@@ -36,21 +39,25 @@ export async function publicRegistryRoutes(app: FastifyInstance, deps: PublicReg
   await app.register(async (scope) => {
     // `source` is the relay's own query key: checked and taken out before pack-routes validates
     // its query (which allows no other keys), and put on every item of the answer.
-    scope.addHook('preValidation', (request, _reply, done) => {
-      if (!isList(request)) return done();
+    scope.addHook('preValidation', async (request, reply) => {
+      if (!isList(request)) return;
       const query = request.query as Record<string, unknown>;
       const source = query.source;
       delete query.source;
-      if (source === undefined || source === PUBLIC_SOURCE) return done();
-      if (typeof source === 'string' && /^gateway:.+/.test(source)) {
-        return done(new PcgError('PCG_ERR_BAD_REQUEST', `source ${source}: gateway packs are not synced to the relay yet; list them on the gateway (packctl ls)`));
-      }
-      return done(new PcgError('PCG_ERR_BAD_REQUEST', 'querystring/source must be "public" or "gateway:<id>"'));
+      if (source === undefined || source === PUBLIC_SOURCE) return;
+      const gatewayId = typeof source === 'string' ? /^gateway:(.+)$/.exec(source)?.[1] : undefined;
+      if (gatewayId === undefined) throw new PcgError('PCG_ERR_BAD_REQUEST', 'querystring/source must be "public" or "gateway:<id>"');
+      if (!deps.gatewayPacks) throw new PcgError('PCG_ERR_BAD_REQUEST', `source ${source as string}: this relay keeps no gateway pack indexes; list them on the gateway (packctl ls)`);
+      const text = (key: string): string | undefined => (typeof query[key] === 'string' ? query[key] : undefined);
+      const name = text('name');
+      const layer = text('layer');
+      return reply.send(await deps.gatewayPacks(request.headers.authorization, gatewayId, { ...(name ? { name } : {}), ...(layer ? { layer } : {}) }));
     });
     const labelSource: preSerializationAsyncHookHandler<unknown> = async (request, _reply, payload) => {
       if (!isList(request) || typeof payload !== 'object' || payload === null || !Array.isArray((payload as { items?: unknown }).items)) return payload;
       const page = payload as { items: object[]; nextCursor: string | null };
-      return { ...page, items: page.items.map((item) => ({ ...item, source: PUBLIC_SOURCE })) };
+      // Gateway pages come labelled already.
+      return { ...page, items: page.items.map((item) => ({ source: PUBLIC_SOURCE, ...item })) };
     };
     scope.addHook('preSerialization', labelSource);
     await scope.register(packRoutes, { registry: deps.packs, authorize: limited(authorizeWith(deps.auth), deps.authLimiter) });

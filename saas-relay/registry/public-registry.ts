@@ -6,6 +6,7 @@ import { AuthLimiter } from '../../proto/registry/registry-auth-limiter.js';
 import { loadTokenKey } from '../../proto/registry/token-key.js';
 import { PublicPackStore, type PublicPackCatalog } from './public-pack-store.js';
 import { PublicRegistryAuth, PublicRegistryCredentials, type ApiKeyCheck, type RegistryOperator } from './public-registry-auth.js';
+import type { GatewayPackLister } from './pack-sync-routes.js';
 import { publicRegistryRoutes } from './public-registry-routes.js';
 
 export interface PublicRegistryOptions {
@@ -27,15 +28,19 @@ export class PublicRegistry {
   #closed = false;
 
   private constructor(private readonly content: PublicPackStore, readonly auth: PublicRegistryAuth, private readonly authLimiter: AuthLimiter,
-    private readonly gc: GcSchedule, private readonly log: Logger) {}
+    private readonly gc: GcSchedule, private readonly log: Logger, private readonly gatewayPacks: GatewayPackLister | undefined) {}
 
-  static async open(options: PublicRegistryOptions, ports: { readonly apiKeys: ApiKeyCheck; readonly clock: Clock; readonly log: Logger }): Promise<PublicRegistry> {
+  static async open(options: PublicRegistryOptions, ports: {
+    readonly apiKeys: ApiKeyCheck; readonly clock: Clock; readonly log: Logger;
+    /** Answers `GET /v1/packs?source=gateway:<id>` (pack-sync-routes.ts). @default none: 400 */
+    readonly gatewayPacks?: GatewayPackLister;
+  }): Promise<PublicRegistry> {
     const credentials = await PublicRegistryCredentials.load(options.operator, ports.apiKeys);
     const content = await PublicPackStore.open(options.dir, { clock: ports.clock });
     try {
       const auth = new PublicRegistryAuth({ credentials, key: await loadTokenKey(options.dir), clock: ports.clock }, ports.apiKeys);
       const log = ports.log.child({ component: 'public-registry' });
-      return new PublicRegistry(content, auth, new AuthLimiter({}, ports.clock), GcSchedule.start(content.store, options.gcIntervalMs ?? 3_600_000, log), log);
+      return new PublicRegistry(content, auth, new AuthLimiter({}, ports.clock), GcSchedule.start(content.store, options.gcIntervalMs ?? 3_600_000, log), log, ports.gatewayPacks);
     } catch (err) {
       await content.close();
       throw err;
@@ -49,7 +54,7 @@ export class PublicRegistry {
 
   /** Registers `/v2/` and `/v1/packs` on the relay's server; before listen(). */
   register(app: FastifyInstance): Promise<void> {
-    return publicRegistryRoutes(app, { store: this.content.store, packs: this.content.packs, auth: this.auth, authLimiter: this.authLimiter, log: this.log });
+    return publicRegistryRoutes(app, { store: this.content.store, packs: this.content.packs, auth: this.auth, authLimiter: this.authLimiter, log: this.log, ...(this.gatewayPacks ? { gatewayPacks: this.gatewayPacks } : {}) });
   }
 
   /** Idempotent; after the HTTPS server closed (no request is using the store then). */

@@ -247,6 +247,36 @@ function clusters(dialect: Dialect): Migration {
   };
 }
 
+/**
+ * Each gateway's private pack index as it last reported it (`registry.index`), and one sync status
+ * per gateway. `generation` is the gateway's report counter: a delta applies only on top of it.
+ */
+function packSync(dialect: Dialect): Migration {
+  const time = dialect === 'postgres' ? 'bigint' : 'integer';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.createTable('gateway_packs')
+        .addColumn('gateway_id', 'text', (c) => c.notNull().references('gateways.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('layer', 'text', (c) => c.notNull())
+        .addColumn('cloud_types', 'text', (c) => c.notNull())
+        .addColumn('updated_at', time, (c) => c.notNull())
+        .addPrimaryKeyConstraint('gateway_packs_pk', ['gateway_id', 'name', 'version'])
+        .execute();
+      await db.schema.createTable('gateway_pack_sync')
+        .addColumn('gateway_id', 'text', (c) => c.primaryKey().references('gateways.id'))
+        .addColumn('generation', time)
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('message', 'text')
+        .addColumn('last_synced_at', time)
+        .addColumn('last_run_at', time)
+        .execute();
+    },
+  };
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return { getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect), '0002_tunnel_routing': tunnelRouting(dialect), '0003_clusters': clusters(dialect) }) };
+  return { getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect), '0002_tunnel_routing': tunnelRouting(dialect), '0003_clusters': clusters(dialect), '0004_pack_sync': packSync(dialect) }) };
 }

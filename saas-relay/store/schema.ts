@@ -229,6 +229,35 @@ export interface ClusterEventTable {
   message: string;
 }
 
+/** One pack version of a gateway's private registry, as its last `registry.index` left it. */
+export interface GatewayPackTable {
+  gateway_id: string;
+  name: string;
+  version: string;
+  /** The archive's digest. */
+  digest: string;
+  layer: string;
+  /** JSON: string[]. */
+  cloud_types: string;
+  updated_at: number;
+}
+
+export type PackSyncStatus = 'ok' | 'failed' | 'pending';
+
+/** How the mirror of a gateway's pack index stands. */
+export interface GatewayPackSyncTable {
+  gateway_id: string;
+  /** The gateway's report counter the rows reflect; null before the first full report. */
+  generation: number | null;
+  status: PackSyncStatus;
+  /** Why the last run failed, or what a pending sync waits for. */
+  message: string | null;
+  /** When a report was last applied. */
+  last_synced_at: number | null;
+  /** When a report last arrived (or a sync was asked for), applied or not. */
+  last_run_at: number | null;
+}
+
 export interface RelayDatabase {
   tenants: TenantTable;
   projects: ProjectTable;
@@ -248,4 +277,6 @@ export interface RelayDatabase {
   cluster_nodes: ClusterNodeTable;
   jobs: JobTable;
   cluster_events: ClusterEventTable;
+  gateway_packs: GatewayPackTable;
+  gateway_pack_sync: GatewayPackSyncTable;
 }

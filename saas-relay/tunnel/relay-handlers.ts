@@ -9,6 +9,7 @@ import { echoHandlers } from './handlers/echo-handlers.js';
 import { heartbeatHandlers } from './handlers/heartbeat-handlers.js';
 import { inventoryHandlers } from './handlers/inventory-handlers.js';
 import { jobHandlers, type JobHandlerDeps } from './handlers/job-handlers.js';
+import { packSyncHandlers, type PackSyncHandlerDeps } from './handlers/pack-sync-handlers.js';
 import { peerErrorHandlers } from './handlers/peer-error-handlers.js';
 import { vcenterInfoHandlers } from './handlers/vcenter-info-handlers.js';
 import type { TunnelSession } from './tunnel-session.js';
@@ -21,6 +22,8 @@ export interface RelayHandlerDeps {
   readonly clientCertLifetimeMs: number;
   /** Job acks, reports and drift (jobs/). */
   readonly jobs: JobHandlerDeps;
+  /** Gateways' pack indexes (registry/pack-sync-store.ts). */
+  readonly packSync: PackSyncHandlerDeps;
 }
 
 /** Every frame the relay handles, by feature: a new frame type is one more line here. */
@@ -31,6 +34,7 @@ export function relayHandlers(deps: RelayHandlerDeps): HandlerTable<TunnelSessio
     vcenterInfoHandlers(deps),
     inventoryHandlers(),
     jobHandlers(deps.jobs),
+    packSyncHandlers(deps.packSync),
     echoHandlers(),
     peerErrorHandlers(deps),
   ]);
