@@ -3,15 +3,15 @@
  * `welcome` and `paired` are the first relay→gateway frame of a session and of a pairing.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Id, Millis, Pem } from './common.js';
+import { Id, Millis, Pem, RequestId } from './common.js';
 import { InventoryItemSchema, InventoryKindSchema } from './inventory.js';
-import { DnsLabel, JobEventSchema, JobResultSchema, JobSchema, JobStateSchema } from './jobs.js';
+import { ClusterDriftAckFrame, ClusterDriftFrame, JobAckFrame, JobCancelAckFrame, JobCancelFrame, JobOfferFrame, JobReportAckFrame, JobReportFrame } from './job-frames.js';
+import { RegistryIndexAckFrame, RegistryIndexFrame, RegistryResyncAckFrame, RegistryResyncFrame } from './pack-sync-frames.js';
 
-/**
- * Request frames carry an `id` chosen by the sender; every reply (and an `error` answering the
- * request) carries the same id back. Ids are per session and per direction.
- */
-export const RequestId = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+export { RequestId } from './common.js';
+export * from './job-frames.js';
+export * from './pack-sync-frames.js';
+
 
 export const WelcomeFrame = Type.Object({
   type: Type.Literal('welcome'),
@@ -106,173 +106,6 @@ export const InventoryResponseFrame = Type.Object({
   items: Type.Optional(Type.Array(InventoryItemSchema, { maxItems: 100_000 })),
   error: Type.Optional(Type.Object({ code: Type.String({ pattern: '^PCG_ERR_[A-Z_]+$' }), message: Type.String({ maxLength: 2048 }) }, { additionalProperties: false })),
 }, { additionalProperties: false });
-
-/**
- * Jobs (see jobs.ts). The relay offers every unfinished job of a gateway when its session opens
- * and whenever one is queued; the gateway's journal makes a repeated offer harmless:
- *
- *   relay                                   gateway
- *   job.offer {id, job} ------------------>  journal: new → run; known → say how far it is
- *   <------------------ job.ack {id, job_id, state}
- *   <------------------ job.report {id, job_id, events[], result?}   (until the final result)
- *   job.report.ack {id, job_id, seq, state} ->  events up to seq (and the result) are stored
- *   job.cancel {id, job_id} --------------->  abort the job's work
- *   <------------------ job.cancel.ack {id, job_id, state}
- */
-export const JobOfferFrame = Type.Object({
-  type: Type.Literal('job.offer'),
-  id: RequestId,
-  job: JobSchema,
-}, { additionalProperties: false });
-
-/** `accepted`: new, queued to run; `running`: already running; `finished`: done, its result is reported. */
-export const JobAckFrame = Type.Object({
-  type: Type.Literal('job.ack'),
-  id: RequestId,
-  job_id: Id,
-  state: Type.Union([Type.Literal('accepted'), Type.Literal('running'), Type.Literal('finished')]),
-}, { additionalProperties: false });
-
-export const JobCancelFrame = Type.Object({
-  type: Type.Literal('job.cancel'),
-  id: RequestId,
-  job_id: Id,
-}, { additionalProperties: false });
-
-/** `cancelling`: stopping, its result follows; `finished`: it had already ended; `unknown`: never seen (the relay may cancel it outright). */
-export const JobCancelAckFrame = Type.Object({
-  type: Type.Literal('job.cancel.ack'),
-  id: RequestId,
-  job_id: Id,
-  state: Type.Union([Type.Literal('cancelling'), Type.Literal('finished'), Type.Literal('unknown')]),
-}, { additionalProperties: false });
-
-/** Events in `seq` order, oldest not yet acknowledged first; `result` only in the last report of a job. */
-export const JobReportFrame = Type.Object({
-  type: Type.Literal('job.report'),
-  id: RequestId,
-  job_id: Id,
-  events: Type.Array(JobEventSchema, { maxItems: 200 }),
-  result: Type.Optional(JobResultSchema),
-}, { additionalProperties: false });
-
-/** Everything up to `seq` is stored (and the result, when `state` is terminal): the gateway may forget it. */
-export const JobReportAckFrame = Type.Object({
-  type: Type.Literal('job.report.ack'),
-  id: RequestId,
-  job_id: Id,
-  seq: Type.Integer({ minimum: 0 }),
-  state: JobStateSchema,
-}, { additionalProperties: false });
-
-/** A node's VM is gone from vCenter (removed by hand): the relay decides whether to repair. */
-export const ClusterDriftFrame = Type.Object({
-  type: Type.Literal('cluster.drift'),
-  id: RequestId,
-  cluster_id: Id,
-  missing: Type.Array(DnsLabel, { minItems: 1, maxItems: 1000 }),
-}, { additionalProperties: false });
-
-export const ClusterDriftAckFrame = Type.Object({
-  type: Type.Literal('cluster.drift.ack'),
-  id: RequestId,
-  cluster_id: Id,
-  /** The repair job queued, or null when none was (the cluster is busy, deleted, or already repairing). */
-  repair_job_id: Type.Union([Id, Type.Null()]),
-}, { additionalProperties: false });
-
-/**
- * The gateway's private pack index, mirrored on the relay. Every session starts with a full report;
- * afterwards the gateway sends what changed (by digest) as a delta on top of the generation the
- * relay last acknowledged. A delta whose `base_generation` is not the one the relay stores is not
- * applied: the ack says `resync`, and the gateway sends a full report next.
- *
- *   relay                                                gateway
- *   <------- registry.index {id, mode: full, generation, packs[]}          (on session open)
- *   registry.index.ack {id, generation, resync: false} ->
- *   <------- registry.index {id, mode: delta, base_generation, generation, upserts[], removals[]}
- *   registry.index.ack {id, generation, resync} ------->  resync: base unknown, send a full report
- *   registry.resync {id} ------------------------------>  ("sync now") full report, then:
- *   <------- registry.resync.ack {id, generation}
- */
-export const PackIndexItemSchema = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 128 }),
-  version: Type.String({ minLength: 1, maxLength: 128 }),
-  /** The archive's digest (what a download returns). */
-  digest: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
-  layer: Type.String({ minLength: 1, maxLength: 32 }),
-  cloud_types: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64 }),
-}, { additionalProperties: false });
-
-export const PackIndexRemovalSchema = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 128 }),
-  version: Type.String({ minLength: 1, maxLength: 128 }),
-}, { additionalProperties: false });
-
-/** Generations count the gateway's reports; a full report may start again from any number. */
-const Generation = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
-/**
- * sha256 over the whole index after the report applies (proto/registry/pack-index-digest.ts): the
- * relay checks what it holds against it, and a mismatch is a failed sync, never a success.
- */
-const IndexDigest = Type.String({ pattern: '^sha256:[0-9a-f]{64}$' });
-
-export const RegistryIndexFrame = Type.Union([
-  Type.Object({
-    type: Type.Literal('registry.index'),
-    id: RequestId,
-    mode: Type.Literal('full'),
-    generation: Generation,
-    packs: Type.Array(PackIndexItemSchema, { maxItems: 4000 }),
-    index_digest: IndexDigest,
-  }, { additionalProperties: false }),
-  Type.Object({
-    type: Type.Literal('registry.index'),
-    id: RequestId,
-    mode: Type.Literal('delta'),
-    base_generation: Generation,
-    generation: Generation,
-    upserts: Type.Array(PackIndexItemSchema, { maxItems: 4000 }),
-    removals: Type.Array(PackIndexRemovalSchema, { maxItems: 4000 }),
-    index_digest: IndexDigest,
-  }, { additionalProperties: false }),
-]);
-
-/** `generation`: what the relay now stores; `resync`: the delta did not apply, send a full report. */
-export const RegistryIndexAckFrame = Type.Object({
-  type: Type.Literal('registry.index.ack'),
-  id: RequestId,
-  generation: Generation,
-  resync: Type.Boolean(),
-}, { additionalProperties: false });
-
-/** "Sync now": the gateway sends a full report and answers once the relay acknowledged it. */
-export const RegistryResyncFrame = Type.Object({
-  type: Type.Literal('registry.resync'),
-  id: RequestId,
-}, { additionalProperties: false });
-
-export const RegistryResyncAckFrame = Type.Object({
-  type: Type.Literal('registry.resync.ack'),
-  id: RequestId,
-  generation: Generation,
-}, { additionalProperties: false });
-
-export type PackIndexItem = Static<typeof PackIndexItemSchema>;
-export type PackIndexRemoval = Static<typeof PackIndexRemovalSchema>;
-export type RegistryIndexFrame = Static<typeof RegistryIndexFrame>;
-export type RegistryIndexAckFrame = Static<typeof RegistryIndexAckFrame>;
-export type RegistryResyncFrame = Static<typeof RegistryResyncFrame>;
-export type RegistryResyncAckFrame = Static<typeof RegistryResyncAckFrame>;
-
-export type JobOfferFrame = Static<typeof JobOfferFrame>;
-export type JobAckFrame = Static<typeof JobAckFrame>;
-export type JobCancelFrame = Static<typeof JobCancelFrame>;
-export type JobCancelAckFrame = Static<typeof JobCancelAckFrame>;
-export type JobReportFrame = Static<typeof JobReportFrame>;
-export type JobReportAckFrame = Static<typeof JobReportAckFrame>;
-export type ClusterDriftFrame = Static<typeof ClusterDriftFrame>;
-export type ClusterDriftAckFrame = Static<typeof ClusterDriftAckFrame>;
 
 export type VcenterInfoFrame = Static<typeof VcenterInfoFrame>;
 export type InventoryRequestFrame = Static<typeof InventoryRequestFrame>;

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import type { ClusterSpec } from '../../proto/schemas/jobs.js';
-import { fenceEpoch, UNFINISHED_JOB_STATES, type JobStore } from '../store/job-store.js';
+import { fenceEpoch } from '../store/epoch-fence.js';
+import { UNFINISHED_JOB_STATES, type JobStore } from '../store/job-store.js';
 import type { RelayDatabase } from '../store/schema.js';
 
 export interface DriftApplied {

@@ -1,8 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Clock } from '../../proto/clock.js';
-import { PcgError } from '../../proto/errors.js';
 import { packIndexDigest } from '../../proto/registry/pack-index-digest.js';
 import type { PackIndexItem, RegistryIndexFrame } from '../../proto/schemas/frames.js';
+import { fenceEpoch } from '../store/epoch-fence.js';
 import type { GatewayPackSyncTable, GatewayPackTable, PackSyncStatus, RelayDatabase } from '../store/schema.js';
 
 /** What `registry.index.ack` says: the generation stored, and whether a full report is needed. */
@@ -54,8 +54,8 @@ export class PackSyncStore {
     const now = this.clock.now();
     try {
       return await this.db.transaction().execute(async (trx) => {
-        const current = await trx.selectFrom('gateways').select('epoch').where('id', '=', gatewayId).executeTakeFirst();
-        if (!current || current.epoch !== epoch) throw new PcgError('PCG_ERR_STALE_EPOCH', `session epoch ${epoch} of gateway ${gatewayId} is superseded; not stored`);
+        // Locks the gateway row: a new session cannot commit its epoch between this check and ours.
+        await fenceEpoch(trx, gatewayId, epoch);
         const sync = await trx.selectFrom('gateway_pack_sync').selectAll().where('gateway_id', '=', gatewayId).executeTakeFirst();
         if (frame.mode === 'delta' && sync?.generation !== frame.base_generation) {
           const held = sync?.generation ?? null;

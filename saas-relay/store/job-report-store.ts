@@ -2,7 +2,8 @@ import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import type { JobEvent, JobResult, JobState } from '../../proto/schemas/jobs.js';
-import { fenceEpochs, ofTheirGateways, sessionKey, UNFINISHED_JOB_STATES, type JobLifecycleHooks, type JobStoreOptions } from './job-store.js';
+import { fenceEpochs, sessionKey, staleEpoch } from './epoch-fence.js';
+import { ofTheirGateways, UNFINISHED_JOB_STATES, type JobLifecycleHooks, type JobStoreOptions } from './job-store.js';
 import type { JobTable, RelayDatabase } from './schema.js';
 
 /** Event rows per INSERT: 9 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535. */
@@ -155,9 +156,6 @@ export class JobReportStore {
     });
   }
 }
-
-const staleEpoch = (gatewayId: string, epoch: number): PcgError =>
-  new PcgError('PCG_ERR_STALE_EPOCH', `session epoch ${epoch} of gateway ${gatewayId} is superseded; not stored`);
 
 /** `last_seq` raised to each job's highest reported seq, never lowered (max() per row, in SQL). */
 function lastSeqCase(items: ReadonlyArray<{ jobId: string; maxSeq: number }>): RawBuilder<number> {

@@ -2,6 +2,7 @@ import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kyse
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import type { ClusterSpec, JobAction, JobKind, JobOutcome, JobResult, JobState } from '../../proto/schemas/jobs.js';
+import { fenceEpochs, sessionKey, staleEpoch } from './epoch-fence.js';
 import { newId } from './ids.js';
 import type { JobTable, RelayDatabase } from './schema.js';
 
@@ -188,7 +189,7 @@ export class JobStore {
    */
   async ack(jobId: string, gatewayId: string, epoch: number): Promise<boolean> {
     const { started, stale } = await this.ackMany([{ jobId, gatewayId, epoch }]);
-    if (stale.length > 0) throw new PcgError('PCG_ERR_STALE_EPOCH', `session epoch ${epoch} of gateway ${gatewayId} is superseded; not stored`);
+    if (stale.length > 0) throw staleEpoch(gatewayId, epoch);
     return started.length === 1;
   }
 
@@ -265,32 +266,6 @@ export class JobStore {
   queuedWithCancelRequest(limit = 500): Promise<JobTable[]> {
     return this.db.selectFrom('jobs').selectAll().where('state', '=', 'queued').where('cancel_requested_at', 'is not', null).limit(limit).execute();
   }
-}
-
-/**
- * Epoch fencing: counts only if `epoch` is the gateway's current session. The no-op UPDATE takes
- * the gateway row's lock, so a new session (beginSession bumps the epoch) cannot commit between
- * this check and the caller's commit: on PostgreSQL it waits, on SQLite the write lock is held.
- */
-export async function fenceEpoch(trx: Kysely<RelayDatabase>, gatewayId: string, epoch: number): Promise<void> {
-  const r = await trx.updateTable('gateways').set((eb) => ({ epoch: eb.ref('epoch') }))
-    .where('id', '=', gatewayId).where('epoch', '=', epoch).executeTakeFirst();
-  if (r.numUpdatedRows !== 1n) throw new PcgError('PCG_ERR_STALE_EPOCH', `session epoch ${epoch} of gateway ${gatewayId} is superseded; not stored`);
-}
-
-/** The key fenceEpochs returns a current session under. */
-export const sessionKey = (gatewayId: string, epoch: number): string => `${gatewayId}:${epoch}`;
-
-/**
- * fenceEpoch for many sessions in one statement; returns the `gateway:epoch` keys that are current.
- * Each current gateway row stays locked until the caller's transaction ends.
- */
-export async function fenceEpochs(trx: Kysely<RelayDatabase>, sessions: ReadonlyArray<{ gatewayId: string; epoch: number }>): Promise<Set<string>> {
-  const pairs = [...new Map(sessions.map((s) => [sessionKey(s.gatewayId, s.epoch), s])).values()];
-  const fenced = await trx.updateTable('gateways').set((eb) => ({ epoch: eb.ref('epoch') }))
-    .where((eb) => eb.or(pairs.map((p) => eb.and([eb('id', '=', p.gatewayId), eb('epoch', '=', p.epoch)]))))
-    .returning(['id', 'epoch']).execute();
-  return new Set(fenced.map((r) => sessionKey(r.id, r.epoch)));
 }
 
 /**
