@@ -2,10 +2,11 @@
 SHELL := /bin/bash
 NODE_STAMP := node_modules/.install-stamp
 DEB_STAMP := .tmp/deb-stamp
-DEB_PACKAGES := postgresql golang-go golang-github-vmware-govmomi-dev cloud-init skopeo docker-registry
+DEB_PACKAGES := postgresql golang-go golang-github-vmware-govmomi-dev cloud-init skopeo docker-registry \
+  chromium mmdebstrap qemu-utils qemu-system-x86 syslinux syslinux-common mtools dosfstools xorriso netcat-openbsd
 VCSIM := .tmp/bin/vcsim-pcg
 
-.PHONY: deps build test demo bench lint clean
+.PHONY: deps build test demo bench lint clean ova
 
 deps: $(NODE_STAMP) $(DEB_STAMP) $(VCSIM)
 
@@ -38,11 +39,12 @@ $(VIM_ORDER): $(wildcard test/fixtures/vim-order/*.go) $(DEB_STAMP)
 build: $(NODE_STAMP)
 	rm -rf dist
 	npx tsc -p tsconfig.json
+	cp -r installer-ova/wizard/static dist/installer-ova/wizard/static
 
 lint: build
 	npx eslint .
 
-test: deps build lint
+test: deps build lint ova
 	node test/support/run-tests.mjs
 
 demo: deps build
@@ -50,6 +52,10 @@ demo: deps build
 
 bench: deps build
 	@for f in dist/test/bench/*.bench.js; do echo "== $$f"; node --expose-gc $$f || exit 1; done
+
+# The installer appliance: .tmp/ova/pcg-installer.ova (see installer-ova/README.md).
+ova: deps build
+	node dist/installer-ova/image/build-appliance.js --out .tmp/ova
 
 clean:
 	rm -rf dist .tmp

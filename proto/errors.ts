@@ -70,6 +70,14 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_PACK_DEPENDENCY: { http: 422, close: 4071, hint: "The profile breaks a pack's constraints.dependencies; add the required pack in a version the message names, or remove the pack that is not supported with the other." },
   PCG_ERR_REGISTRY_LOCKED: { http: 409, close: 4072, hint: 'Another process owns this registry folder (pid named); stop it, or give other relays --no-registry. Delete the lock file only if that process is gone.' },
   PCG_ERR_RATE_LIMITED: { http: 429, close: 4429, hint: 'Too many failed or unauthenticated attempts from this address; wait for the time given (Retry-After) and try again.' },
+  PCG_ERR_SETUP_TOKEN: { http: 401, close: 4080, hint: "Enter the setup token shown on the installer VM's console (or the one given in the pcg.setupToken vApp property)." },
+  PCG_ERR_SETUP_COMPLETE: { http: 409, close: 4081, hint: "Setup is complete and its token spent; this page now shows the gateway's status. To start over, deploy a new appliance." },
+  PCG_ERR_DNS_UNRESOLVED: { http: 502, close: 4082, hint: 'The name does not resolve from the appliance; check its DNS servers (pcg.dns or DHCP) or enter an IP address.' },
+  PCG_ERR_PROXY_UNREACHABLE: { http: 502, close: 4083, hint: "The proxy did not answer or refused CONNECT to the relay; check the proxy address and port and that it allows the relay's host and port." },
+  PCG_ERR_NETWORK_INVALID: { http: 400, close: 4084, hint: 'Fix the named network setting: dotted IPv4 addresses, a prefix from 1 to 32, a gateway inside the subnet that differs from the address.' },
+  PCG_ERR_NTP_UNREACHABLE: { http: 502, close: 4085, hint: 'The NTP server did not answer; check its address and that UDP port 123 is open from the appliance.' },
+  PCG_ERR_CLOCK_SKEW: { http: 400, close: 4086, hint: "The appliance clock differs from the relay's by more than allowed; set an NTP server the appliance can reach and check again." },
+  PCG_ERR_OVA_INVALID: { http: 400, close: 4087, hint: 'The OVA is damaged or altered (the file named); download it again from the portal.' },
   PCG_ERR_INTERNAL: { http: 500, close: 1011, hint: 'An internal error occurred; check the relay logs with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+import { Option } from 'commander';
+import { createProgram, runProgram } from '../proto/cli-support.js';
+import { APPLIANCE_PATHS } from './appliance/appliance-paths.js';
+import { firstBootCommand } from './guest/first-boot-command.js';
+import { deployCommand } from './ovf/deploy-command.js';
+import { setupCommand } from './setup/setup-command.js';
+import { serveCommand } from './wizard/serve-command.js';
+
+const program = createProgram('pcg-installer', "The installer appliance: the setup wizard (HTTPS :5080), scripted setup, first boot, and deploying the OVA into vCenter.");
+
+/** Where setup writes; the appliance's paths by default, a temp dir in tests. */
+const pathOptions = [
+  new Option('--installer-dir <dir>', 'installer state: setup token, wizard certificate').default(APPLIANCE_PATHS.installerDir),
+  new Option('--gateway-state-dir <dir>', "the gateway's state dir").default(APPLIANCE_PATHS.gatewayStateDir),
+  new Option('--gateway-config <file>', "the gateway's configuration file written by setup").default(APPLIANCE_PATHS.gatewayConfigFile),
+  new Option('--launcher <kind>', 'how setup starts the gateway: systemd (the appliance) or process (a child of this command)').choices(['systemd', 'process']).default('systemd'),
+];
+
+const serve = program.command('serve')
+  .description('Serve the setup wizard; after setup it is the gateway status page.')
+  .addOption(new Option('--host <address>', 'address to listen on').default('0.0.0.0'))
+  .addOption(new Option('--port <port>', 'HTTPS port; 0 picks a free one').default('5080'))
+  .addOption(new Option('--setup-token-file <file>', 'file holding the setup token (0600); else the one made at first boot'));
+pathOptions.forEach((o) => serve.addOption(o));
+serve.action(serveCommand);
+
+const setup = program.command('setup')
+  .description('Non-interactive setup: every check, then pair, write the configuration and start the gateway.')
+  .requiredOption('--config <file>', 'JSON file with the setup settings (see README: Install a gateway)')
+  .option('--json', 'print the report as one JSON object');
+pathOptions.forEach((o) => setup.addOption(o));
+setup.action(setupCommand);
+
+const firstBoot = program.command('first-boot')
+  .description('Appliance boot step: read the OVF environment, apply network, NTP, proxy and SSH key, make the setup token; pair when the properties carry a code.')
+  .option('--ovf-env <file>', 'read the OVF environment from this file instead of the CD or guestinfo')
+  .option('--root <dir>', 'prefix for the files written (tests)', '/');
+pathOptions.forEach((o) => firstBoot.addOption(o));
+firstBoot.action(firstBootCommand);
+
+program.command('deploy')
+  .description('Import the OVA into vCenter as an admin would (CreateImportSpec, ImportVApp, upload, complete).')
+  .argument('<ova>', 'the .ova file')
+  .requiredOption('--vcenter-host <host>', 'vCenter address')
+  .requiredOption('--vcenter-user <user>', 'vCenter user')
+  .requiredOption('--vcenter-password-file <file>', 'file holding the password (0600)')
+  .option('--vcenter-thumbprint <AB:CD:…>', "SHA-256 thumbprint of vCenter's certificate")
+  .requiredOption('--datacenter <name>', 'datacenter')
+  .option('--cluster <name>', 'compute cluster (its resource pool)')
+  .option('--datastore <name>', 'datastore')
+  .option('--network <name>', 'network for the NIC')
+  .option('--folder <path>', 'VM folder')
+  .option('--name <name>', 'VM name', 'pcg-installer')
+  .option('--prop <key=value...>', 'vApp property, e.g. pcg.relayUrl=https://relay.example.com (repeatable)')
+  .action(deployCommand);
+
+await runProgram(program, process.argv.slice(2));
