@@ -78,6 +78,7 @@ export const ERROR_CATALOGUE = {
   PCG_ERR_NTP_UNREACHABLE: { http: 502, close: 4085, hint: 'The NTP server did not answer; check its address and that UDP port 123 is open from the appliance.' },
   PCG_ERR_CLOCK_SKEW: { http: 400, close: 4086, hint: "The appliance clock differs from the relay's by more than allowed; set an NTP server the appliance can reach and check again." },
   PCG_ERR_OVA_INVALID: { http: 400, close: 4087, hint: 'The OVA is damaged or altered (the file named); download it again from the portal.' },
+  PCG_ERR_REGISTRY_NOT_HOSTED: { http: 501, close: 4088, hint: 'This relay runs without the public pack registry (--no-registry); ask the relay that hosts it, or list a gateway with source=gateway:<id>.' },
   PCG_ERR_INTERNAL: { http: 500, close: 1011, hint: 'An internal error occurred; check the relay logs with the request id.' },
 } as const satisfies Record<string, ErrorSpec>;
 

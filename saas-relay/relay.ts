@@ -116,7 +116,11 @@ export class Relay {
       eventFeed = ClusterEventFeed.create({ pollMs: options.routePollMs }, { events: clusterEvents, signals, log });
       // Before the API server: its routes and the profile checks use it.
       registry = options.registryDir === null ? null
-        : await PublicRegistry.open({ dir: options.registryDir, operator: options.registryOperator }, { apiKeys: tenancy, clock, log, gatewayPacks: gatewayPackLister({ apiKeys: tenancy, gateways, packSync }) });
+        : await PublicRegistry.open({ dir: options.registryDir, operator: options.registryOperator }, {
+          apiKeys: tenancy, clock, log, gatewayPacks: gatewayPackLister({ apiKeys: tenancy, gateways, packSync }),
+          // A revoked gateway's certificate stays valid until it expires: pull-through asks the store.
+          gateways: { isActive: async (id) => { const row = await gateways.findById(id); return row !== undefined && row.revoked_at === null; } },
+        });
       const app = await createApiServer({
         tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.ca.certPem, ticketKeys: pki.ticketKeys },
         logger: log,

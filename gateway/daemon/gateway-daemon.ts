@@ -12,6 +12,7 @@ import { JobJournal } from '../jobs/job-journal.js';
 import { JobReporter } from '../jobs/job-reporter.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import { unconfiguredExecutor } from '../jobs/unconfigured-executor.js';
+import { withClusterPacks } from '../registry/cluster-packs-executor.js';
 import type { ProxyEnv } from '../net/proxy-for-url.js';
 import { ClusterCaStore } from '../nodes/cluster-ca-store.js';
 import { NodeReadinessService } from '../nodes/node-readiness-service.js';
@@ -91,7 +92,8 @@ export class GatewayDaemon {
       const cluster = vcenter
         ? new ClusterExecutor({ vcenter, clock, log, readyTimeoutMs: config.jobs.nodeReadyTimeoutMs, cloneConcurrency: config.jobs.cloneConcurrency, clusterKeys: readiness })
         : undefined;
-      const executor: JobExecutor = cluster ?? unconfiguredExecutor;
+      // Public packs are pulled through and each cluster's node token scoped to its packs before nodes boot.
+      const executor: JobExecutor = cluster ? (registry ? withClusterPacks(cluster, registry.clusterPacks) : cluster) : unconfiguredExecutor;
       // The reporter and the runner tell each other things (new outbox entries; jobs the relay ended): made together.
       const reporter: JobReporter = new JobReporter({}, { journal, log, relayEnded: (jobId, state) => relayEnded(jobId, state) });
       undo.push(() => reporter.close());

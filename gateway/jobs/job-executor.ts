@@ -110,3 +110,16 @@ export interface ClusterInspector {
   /** Names of the spec's nodes whose VM no longer exists; [] when all are there. */
   missingNodes(cluster: ClusterSpec, signal: AbortSignal): Promise<string[]>;
 }
+
+/**
+ * Readies what a cluster's nodes fetch from the gateway's registry, before any of them boots
+ * (gateway/registry/cluster-pack-preparer.ts): the cluster's pack read token is scoped to the
+ * spec's packs, and the public ones are pulled from the relay into the gateway's registry, so
+ * nodes only ever talk to the gateway.
+ */
+export interface ClusterPacks {
+  /** Resolves once every pack of the spec can be served; a public pack the relay lacks is PCG_ERR_PROFILE_PACK, a relay that does not answer PCG_ERR_REGISTRY_UNREACHABLE. */
+  prepare(cluster: ClusterSpec, signal: AbortSignal): Promise<{ readonly pulled: readonly string[] }>;
+  /** The cluster is deleted: its token pulls nothing any more. Idempotent. */
+  release(clusterId: string): Promise<void>;
+}

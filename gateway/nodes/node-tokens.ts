@@ -26,7 +26,8 @@ const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * Per-cluster pack registry read tokens are `<clusterId>.<HMAC-SHA256(key, "\0pack-read\n" clusterId)>`:
  * every node of a cluster holds one, so it must never pass as a node's phone-home. Their MAC input
  * starts with a NUL (a cluster id never does), so no node MAC equals a pack MAC, and their shape
- * (one dot) is not a node token's (two).
+ * (one dot) is not a node token's (two). A pack token proves the cluster only; what it may pull is
+ * the registry's decision: the repositories of that cluster's packs (gateway/registry/cluster-pack-scopes.ts).
  */
 export class NodeTokens {
   readonly #key: Secret<Buffer>;

@@ -5,12 +5,19 @@ import type { ContentStore } from '../../proto/registry/content-store.js';
 import { FsContentStore } from '../../proto/registry/fs-content-store.js';
 import { GcSchedule } from '../../proto/registry/gc-schedule.js';
 import { ociRoutes } from '../../proto/registry/oci-routes.js';
-import { packRegistryRoutes } from '../../proto/registry/pack-registry-routes.js';
+import type { PackRegistry } from '../../proto/registry/pack-registry.js';
 import { RegistryAuth } from '../../proto/registry/registry-auth.js';
 import { AuthLimiter } from '../../proto/registry/registry-auth-limiter.js';
 import { loadTokenKey } from '../../proto/registry/token-key.js';
 import type { GatewayHttpsApp } from '../http/gateway-https-server.js';
-import { GatewayRegistryCredentials } from './gateway-registry-credentials.js';
+import type { ClusterPacks } from '../jobs/job-executor.js';
+import { ClusterPackPreparer } from './cluster-pack-preparer.js';
+import { ClusterPackScopes } from './cluster-pack-scopes.js';
+import { gatewayPackRoutes } from './gateway-pack-routes.js';
+import { GatewayRegistryCredentials, type PackReadTokens } from './gateway-registry-credentials.js';
+import { PublicUpstream } from './public-upstream.js';
+import { PullThroughStore } from './pull-through-store.js';
+import type { PublicPackPuller } from './public-pack-puller.js';
 
 /** The registry's folder in the state dir: blobs, uploads, registry.db, the token key. */
 export const REGISTRY_DIR = 'registry';
@@ -31,45 +38,68 @@ export type RegistryRoutes = (app: GatewayHttpsApp, registry: {
 }) => Promise<void>;
 
 /**
- * ─── The place for the pack routes ───────────────────────────────────────────────────────────
- * The native `/v1/packs` API (proto/registry/pack-*.ts) registers here, next to `/v2/`, on the
- * same server, store and auth: add its registration function to this array.
+ * ─── The place for more route sets ───────────────────────────────────────────────────────────
+ * Registered after `/v2/` and the gateway's pack API (gateway-pack-routes.ts: `/v1/packs` with
+ * pull-through and its challenge), on the same server, store and auth: add a function here.
  */
-export const PACK_ROUTES: readonly RegistryRoutes[] = [packRegistryRoutes];
+export const PACK_ROUTES: readonly RegistryRoutes[] = [];
 
 /** The OCI distribution API, encapsulated (its body parser, hooks and error handler stay under /v2/). */
-const ociApi: RegistryRoutes = async (app, { store, auth, authLimiter, log }) => {
-  await app.register(ociRoutes, { store, auth, authLimiter, log });
+const ociApi = (onManifestChange: (repository: string) => Promise<void>): RegistryRoutes => async (app, { store, auth, authLimiter, log }) => {
+  await app.register(ociRoutes, { store, auth, authLimiter, log, onManifestChange });
 };
 
 /**
  * The gateway's embedded registry: the content store in `<stateDir>/registry/` and its routes on
  * the gateway's HTTPS server (registered before listen()). Auth: the admin account from config
- * and the clusters' pack read tokens; bearer tokens are signed with a key kept in the folder (0600).
+ * and the clusters' pack read tokens, each scoped to its cluster's packs (cluster-packs.json);
+ * bearer tokens are signed with a key kept in the folder (0600).
+ *
+ * On a paired gateway the store has the relay's public registry behind it (PullThroughStore over
+ * HTTPS with the gateway's client certificate): a `packs/<name>` manifest or blob the gateway
+ * lacks is pulled from the relay once, verified, kept, and served from here.
  */
 export class EmbeddedRegistry {
   #closed = false;
 
-  private constructor(readonly store: FsContentStore, readonly auth: RegistryAuth, private readonly gc: GcSchedule) {}
+  private constructor(readonly store: ContentStore, readonly auth: RegistryAuth, private readonly gc: GcSchedule,
+    private readonly local: FsContentStore, private readonly upstream: PublicUpstream | null,
+    /** What the job executor readies before nodes boot (withClusterPacks). */
+    readonly clusterPacks: ClusterPacks) {}
 
   static async open(options: EmbeddedRegistryOptions, ports: {
     readonly app: GatewayHttpsApp; readonly clock: Clock; readonly log: Logger;
-    readonly readTokens: { verifyPackToken(token: string): string | undefined };
-    /** @default [ociApi, ...PACK_ROUTES] */
+    readonly readTokens: PackReadTokens;
+    /** @default [ociApi, the gateway's pack API, ...PACK_ROUTES] */
     readonly routes?: readonly RegistryRoutes[];
+    /** Where public packs come from. @default the relay the state dir is paired with (none when unpaired); null: no pull-through */
+    readonly upstream?: PublicUpstream | null;
   }): Promise<EmbeddedRegistry> {
     const dir = join(options.stateDir, REGISTRY_DIR);
-    const credentials = await GatewayRegistryCredentials.load(options, ports.readTokens);
-    const store = await FsContentStore.open(dir, { clock: ports.clock });
+    const local = await FsContentStore.open(dir, { clock: ports.clock });
+    let upstream: PublicUpstream | null = null;
     try {
+      const scopes = await ClusterPackScopes.open(dir);
+      const credentials = await GatewayRegistryCredentials.load(options, ports.readTokens, scopes);
+      upstream = ports.upstream === undefined ? await PublicUpstream.ofStateDir(options.stateDir) : ports.upstream;
+      const store = upstream ? new PullThroughStore(local, upstream) : local;
       const auth = new RegistryAuth({}, { credentials, key: await loadTokenKey(dir), clock: ports.clock });
       const log = ports.log.child({ component: 'registry' });
       // One budget of failed logins per address for every registry route (password guessing).
       const authLimiter = new AuthLimiter({}, ports.clock);
-      for (const register of ports.routes ?? [ociApi, ...PACK_ROUTES]) await register(ports.app, { store, auth, authLimiter, log });
-      return new EmbeddedRegistry(store, auth, GcSchedule.start(store, options.gcIntervalMs ?? 3_600_000, log));
+      let puller: PublicPackPuller | null = null;
+      // The OCI routes are registered before the pack API exists: a push over /v2/ reindexes
+      // through this late binding, so /v1/packs shows it at once.
+      let packs: PackRegistry | null = null;
+      const packApi: RegistryRoutes = async (app) => {
+        ({ puller, packs } = await gatewayPackRoutes(app, { store, auth, pullThrough: upstream !== null }));
+      };
+      const reindex = async (repository: string): Promise<void> => packs?.reindexPack(repository);
+      for (const register of ports.routes ?? [ociApi(reindex), packApi, ...PACK_ROUTES]) await register(ports.app, { store, auth, authLimiter, log });
+      return new EmbeddedRegistry(store, auth, GcSchedule.start(store, options.gcIntervalMs ?? 3_600_000, log), local, upstream, new ClusterPackPreparer(scopes, puller));
     } catch (err) {
-      await store.close();
+      await upstream?.close();
+      await local.close();
       throw err;
     }
   }
@@ -79,6 +109,7 @@ export class EmbeddedRegistry {
     if (this.#closed) return;
     this.#closed = true;
     await this.gc.close();
-    await this.store.close();
+    await this.upstream?.close();
+    await this.local.close();
   }
 }

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { PcgError } from '../../proto/errors.js';
+import { MAX_FRAME_BYTES } from '../../proto/limits.js';
 import { packIndexDigest } from '../../proto/registry/pack-index-digest.js';
-import type { PackIndexItem, PackIndexRemoval, RegistryIndexAckFrame, RegistryIndexFrame } from '../../proto/schemas/frames.js';
+import { MAX_PACKS_PER_FRAME, MAX_REPORT_PARTS, type PackIndexItem, type PackIndexRemoval, type RegistryIndexAckFrame, type RegistryIndexFrame } from '../../proto/schemas/frames.js';
 import type { ReportSession } from '../jobs/job-reporter.js';
 import type { PackSyncSource } from './pack-sync-source.js';
 
@@ -20,6 +22,12 @@ export interface PackSyncReporterPorts {
 
 type Snapshot = ReadonlyMap<string, PackIndexItem>;
 
+/**
+ * JSON bytes of packs in one frame: half of MAX_FRAME_BYTES leaves room for the frame's other
+ * fields and sealing, and for a relay that counts differently.
+ */
+const PART_BYTES = MAX_FRAME_BYTES / 2;
+
 const keyOf = (p: { name: string; version: string }): string => `${p.name}\u0000${p.version}`;
 
 /**
@@ -28,7 +36,8 @@ const keyOf = (p: { name: string; version: string }): string => `${p.name}\u0000
  * unaware of the tunnel. Each session starts with a full report; after that only what differs by
  * digest from the last acknowledged snapshot moves, as a delta on top of its generation. A delta
  * the relay cannot apply (it lost or never had the base) is answered `resync`, and a full report
- * follows. A report that failed (timeout, session gone) leaves the acknowledged state as it was:
+ * follows. A full report larger than one frame goes in parts, one at a time, each acked; a delta
+ * larger than one frame is sent as a full report instead. A report that failed (timeout, session gone) leaves the acknowledged state as it was:
  * the next poll sends the difference again, and a relay that did apply it asks for a resync.
  *
  * The index connection and the timer live while a session is open and close with it.
@@ -115,7 +124,7 @@ export class PackSyncReporter {
         const acked = this.#acked;
         if (this.#needFull || !acked) {
           const generation = (acked?.generation ?? 0) + 1;
-          const ack = await this.#send(session, { type: 'registry.index', id: 0, mode: 'full', generation, packs: [...current.values()], index_digest: indexDigest });
+          const ack = await this.#sendFull(session, generation, [...current.values()], indexDigest);
           if (ack.resync) throw new PcgError('PCG_ERR_INTERNAL', `the relay's copy of the pack index did not verify after full report ${generation}`);
           this.#needFull = false;
           this.#acked = { generation, snapshot: current };
@@ -124,6 +133,10 @@ export class PackSyncReporter {
         }
         const { upserts, removals } = difference(acked.snapshot, current);
         if (upserts.length === 0 && removals.length === 0) return acked.generation;
+        if (splitPacks([...upserts, ...removals]).length > 1) {
+          this.#needFull = true;
+          continue;
+        }
         const generation = acked.generation + 1;
         const ack = await this.#send(session, { type: 'registry.index', id: 0, mode: 'delta', base_generation: acked.generation, generation, upserts, removals, index_digest: indexDigest });
         if (ack.resync) {
@@ -138,6 +151,19 @@ export class PackSyncReporter {
     } catch (err) {
       this.#dirty = true;
       throw err;
+    }
+  }
+
+  /** One frame when the index fits, else parts of one report; resolves with the last part's ack. */
+  async #sendFull(session: ReportSession, generation: number, packs: PackIndexItem[], indexDigest: string): Promise<RegistryIndexAckFrame> {
+    const parts = splitPacks(packs);
+    if (parts.length === 1) return this.#send(session, { type: 'registry.index', id: 0, mode: 'full', generation, packs, index_digest: indexDigest });
+    if (parts.length > MAX_REPORT_PARTS) throw new PcgError('PCG_ERR_INTERNAL', `the pack index needs ${parts.length} frames, more than the ${MAX_REPORT_PARTS} a report may have`);
+    const id = randomBytes(8).toString('hex');
+    for (let i = 0; ; i++) {
+      const ack = await this.#send(session, { type: 'registry.index', id: 0, mode: 'full', generation, report: { id, part: i + 1, parts: parts.length }, packs: parts[i]!, index_digest: indexDigest });
+      if (i === parts.length - 1) return ack;
+      if (ack.resync) throw new PcgError('PCG_ERR_INTERNAL', `the relay dropped part ${i + 1} of ${parts.length} of pack index report ${id}`);
     }
   }
 
@@ -159,4 +185,22 @@ function difference(before: Snapshot, after: Snapshot): { upserts: PackIndexItem
   }
   for (const [key, item] of before) if (!after.has(key)) removals.push({ name: item.name, version: item.version });
   return { upserts, removals };
+}
+
+/** Cuts a list into frame-sized runs: at most MAX_PACKS_PER_FRAME items and PART_BYTES of JSON each; never empty. */
+function splitPacks<T>(items: readonly T[]): T[][] {
+  const parts: T[][] = [[]];
+  let bytes = 0;
+  for (const item of items) {
+    const size = Buffer.byteLength(JSON.stringify(item)) + 1;
+    const last = parts[parts.length - 1]!;
+    if (last.length > 0 && (last.length >= MAX_PACKS_PER_FRAME || bytes + size > PART_BYTES)) {
+      parts.push([item]);
+      bytes = size;
+    } else {
+      last.push(item);
+      bytes += size;
+    }
+  }
+  return parts;
 }

@@ -15,6 +15,13 @@ export interface OciRoutesOptions {
   readonly maxManifestBytes: number;
   /** Unexpected failures (never with credentials: only method, route and the error). @default none */
   readonly log: { error(obj: object, msg: string): void } | null;
+  /**
+   * Told after a manifest or tag of `repository` was stored or deleted, before the client gets its
+   * answer, so what is built on the store (the pack index: PackRegistry.reindexPack) has caught up
+   * by the time the client acts on the answer. A failure is logged, never the client's: the
+   * manifest is stored either way. @default none
+   */
+  readonly onManifestChange?: ((repository: string) => Promise<void>) | undefined;
 }
 
 export const DEFAULT_OCI_ROUTES_OPTIONS: Omit<OciRoutesOptions, 'store' | 'auth'> = Object.freeze({ authLimiter: null, deleteEnabled: true, maxManifestBytes: 4 * 1024 * 1024, log: null });

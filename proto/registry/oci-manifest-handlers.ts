@@ -2,12 +2,21 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ContentStore, StoredManifest } from './content-store.js';
 import { OCI_INDEX_MEDIA_TYPE } from './manifest-parser.js';
-import { manifestPath, queryValue, type OciHandler } from './oci-context.js';
+import { manifestPath, queryValue, type OciContext, type OciHandler } from './oci-context.js';
 import { isSha256Digest, isTag, looksLikeDigest } from './oci-grammar.js';
 import type { OciEndpoint } from './oci-request-path.js';
 import { RegistryError } from './registry-error.js';
 
 type Endpoint<K extends OciEndpoint['kind']> = Extract<OciEndpoint, { kind: K }>;
+
+async function manifestChanged(ctx: OciContext, repository: string): Promise<void> {
+  const hook = ctx.options.onManifestChange;
+  try {
+    await hook?.(repository);
+  } catch (err) {
+    ctx.options.log?.error({ err, repository }, 'updating what follows the registry after a manifest change failed');
+  }
+}
 
 /** A manifest reference is a tag or a digest (the spec's `<reference>`); anything else names nothing. */
 function checkReference(reference: string): void {
@@ -49,6 +58,7 @@ export const putManifest: OciHandler<Endpoint<'manifest'>> = async (ctx, { name,
     if (actual !== reference) throw new RegistryError('DIGEST_INVALID', `the manifest's digest is ${actual}, not ${reference}`, { detail: { digest: reference, actual } });
   }
   const stored = await ctx.options.store.putManifest(name, bytes, request.headers['content-type'] ?? '', byDigest ? undefined : reference);
+  await manifestChanged(ctx, name);
   void reply.code(201).header('location', manifestPath(name, stored.digest)).header('docker-content-digest', stored.digest).header('content-length', 0);
   // v1.1: a registry with the referrers API says so by echoing the subject it indexed.
   if (stored.subject) void reply.header('oci-subject', stored.subject);
@@ -63,6 +73,7 @@ export const deleteManifest: OciHandler<Endpoint<'manifest'>> = async (ctx, { na
     ? isSha256Digest(reference) && await store.deleteManifest(name, reference)
     : await store.deleteTag(name, reference);
   if (!gone) throw unknownManifest(name, reference);
+  await manifestChanged(ctx, name);
   return reply.code(202).header('content-length', 0).send();
 };
 

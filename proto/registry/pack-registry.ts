@@ -18,9 +18,9 @@ import type { ExpectedPack } from '../packs/pack-content.js';
 import { parsePackLimits, type PackLimits } from '../packs/pack-limits.js';
 import type { PackManifest } from '../packs/pack-manifest.js';
 import { OCI_MANIFEST_MEDIA_TYPE, type ContentStore } from './content-store.js';
-import { packManifestBytes, packRepository, sha256Digest } from './pack-artifact.js';
+import { packManifestBytes, packNameOf, packRepository, sha256Digest } from './pack-artifact.js';
 import { PackIndex, type PackIndexEntry, type PackListPage, type PackListQuery, type PackTag } from './pack-index.js';
-import { rebuildPackIndex } from './pack-reindex.js';
+import { readStoredPack, rebuildPackIndex } from './pack-reindex.js';
 import { spoolToFile } from './pack-spool.js';
 import { labelTag, parentTags, splitLabelTag, tagKind, versionOfTag, versionTag } from './pack-tags.js';
 
@@ -75,6 +75,29 @@ export class PackRegistry {
   /** Rebuilds the index from the store (every `packs/*` repository); returns the versions found. */
   async reindex(): Promise<number> {
     return rebuildPackIndex(this.store, this.index);
+  }
+
+  /**
+   * Brings one pack name's index rows in line with the store after its repository changed behind
+   * the registry's back (an OCI push or delete under `packs/<name>`: skopeo, oras): versions and
+   * tags as the store now holds them, then the parent tags moved to match. Under the name's lock,
+   * so it neither interleaves with an upload of the same name nor with another OCI change; other
+   * repositories are not packs and are ignored. The listing (and the gateway's next index report,
+   * which polls packs.db) shows the change once this resolves.
+   */
+  async reindexPack(repository: string): Promise<void> {
+    const name = packNameOf(repository);
+    if (name === undefined || this.#closed) return;
+    await this.#locked(name, async () => {
+      const stored = await readStoredPack(this.store, name);
+      const versions = new Set(stored.entries.map((e) => e.version));
+      for (const version of this.index.versions(name)) if (!versions.has(version)) this.index.remove(name, version);
+      for (const entry of stored.entries) this.index.put(entry);
+      const tags = new Set(stored.tags.map((t) => t.tag));
+      for (const { tag } of this.index.tags(name)) if (!tags.has(tag)) this.index.removeTag(name, tag);
+      for (const t of stored.tags) this.index.setTag(name, t.tag, t.version);
+      await this.#refreshParents(name);
+    });
   }
 
   /**

@@ -2,7 +2,8 @@
  * Rebuilds the pack index from the content store: every `packs/<name>` repository, every version
  * tag whose manifest is a pack (pack-artifact.ts) with a pack.json that passes the schema, then the
  * label and parent tags that point at one of those manifests. Run when `packs.db` is missing
- * (first start, a deleted or lost index) and after packs arrive over the OCI API.
+ * (first start, a deleted or lost index); readStoredPack alone, for one name, after a manifest
+ * of `packs/<name>` was pushed or deleted over the OCI API (PackRegistry.reindexPack).
  *
  * Manifests that are not packs, and pack.json that no longer passes the schema, are skipped: the
  * index lists what the native API can serve, the store keeps whatever OCI clients pushed.
@@ -16,6 +17,12 @@ import { tagKind, versionOfTag } from './pack-tags.js';
 
 const PAGE = 1000;
 
+/** One pack name as the store holds it: its versions and the tags that point at one of them. */
+export interface StoredPack {
+  readonly entries: readonly PackIndexEntry[];
+  readonly tags: readonly { readonly name: string; readonly tag: string; readonly version: string }[];
+}
+
 /** Rebuilds `index` from `store`; returns the number of versions indexed. */
 export async function rebuildPackIndex(store: ContentStore, index: PackIndex): Promise<number> {
   const entries: PackIndexEntry[] = [];
@@ -23,24 +30,35 @@ export async function rebuildPackIndex(store: ContentStore, index: PackIndex): P
   for await (const repo of paged((last) => store.listRepositories({ n: PAGE, ...(last ? { last } : {}) }))) {
     const name = packNameOf(repo);
     if (name === undefined) continue;
-    const all: string[] = [];
-    for await (const tag of paged((last) => store.listTags(repo, { n: PAGE, ...(last ? { last } : {}) }))) all.push(tag);
-    const versionByManifest = new Map<Digest, string>();
-    for (const tag of all.filter((t) => tagKind(t) === 'version')) {
-      const entry = await readVersion(store, name, tag);
-      if (!entry) continue;
-      entries.push(entry);
-      versionByManifest.set(entry.manifestDigest, entry.version);
-      tags.push({ name, tag, version: entry.version });
-    }
-    for (const tag of all.filter((t) => tagKind(t) !== 'version')) {
-      const manifest = await store.getManifest(repo, tag);
-      const version = manifest && versionByManifest.get(manifest.digest);
-      if (version !== undefined) tags.push({ name, tag, version });
-    }
+    const pack = await readStoredPack(store, name);
+    entries.push(...pack.entries);
+    tags.push(...pack.tags);
   }
   index.replaceAll(entries, tags);
   return entries.length;
+}
+
+/** Reads one pack name from the store: every version tag that is a pack, then the tags pointing at those. */
+export async function readStoredPack(store: ContentStore, name: string): Promise<StoredPack> {
+  const repo = packRepository(name);
+  const entries: PackIndexEntry[] = [];
+  const tags: { name: string; tag: string; version: string }[] = [];
+  const all: string[] = [];
+  for await (const tag of paged((last) => store.listTags(repo, { n: PAGE, ...(last ? { last } : {}) }))) all.push(tag);
+  const versionByManifest = new Map<Digest, string>();
+  for (const tag of all.filter((t) => tagKind(t) === 'version')) {
+    const entry = await readVersion(store, name, tag);
+    if (!entry) continue;
+    entries.push(entry);
+    versionByManifest.set(entry.manifestDigest, entry.version);
+    tags.push({ name, tag, version: entry.version });
+  }
+  for (const tag of all.filter((t) => tagKind(t) !== 'version')) {
+    const manifest = await store.getManifest(repo, tag);
+    const version = manifest && versionByManifest.get(manifest.digest);
+    if (version !== undefined) tags.push({ name, tag, version });
+  }
+  return { entries, tags };
 }
 
 async function readVersion(store: ContentStore, name: string, tag: string): Promise<PackIndexEntry | undefined> {

@@ -123,6 +123,19 @@ export class RegistryAuth {
     return { token, access_token: token, expires_in: Math.floor(this.options.tokenTtlMs / 1000), issued_at: new Date(now).toISOString() };
   }
 
+  /**
+   * A bearer token for a principal proven by other means than a password (the relay: a gateway's
+   * client certificate, checked by its TLS listener). Same form, key and lifetime as `/v2/token`'s.
+   */
+  issueFor(subject: string, grants: readonly RegistryGrant[]): string {
+    const now = this.ports.clock.now();
+    return this.#sign({
+      iss: this.options.service, sub: subject, aud: this.options.service,
+      iat: Math.floor(now / 1000), exp: Math.floor((now + this.options.tokenTtlMs) / 1000),
+      access: grants.map((g) => ({ type: 'repository' as const, name: g.repository, actions: g.actions })),
+    });
+  }
+
   async #basic(value: string): Promise<RegistryPrincipal> {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');

@@ -1,9 +1,16 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../../proto/clock.js';
+import { PcgError } from '../../proto/errors.js';
 import { packIndexDigest } from '../../proto/registry/pack-index-digest.js';
+import { versionSortKey } from '../../proto/registry/pack-tags.js';
 import type { PackIndexItem, RegistryIndexFrame } from '../../proto/schemas/frames.js';
 import { fenceEpoch } from '../store/epoch-fence.js';
 import type { GatewayPackSyncTable, GatewayPackTable, PackSyncStatus, RelayDatabase } from '../store/schema.js';
+
+/**
+ * `gateway_packs` with the sort key migration 0005 (store/pack-sync-order-migration.ts) adds.
+ * store/schema.ts does not list the column yet; once it does, this type is RelayDatabase itself.
+ */
 
 /** What `registry.index.ack` says: the generation stored, and whether a full report is needed. */
 export interface PackIndexApplied {
@@ -28,9 +35,31 @@ export interface PackSyncState {
   readonly lastSyncedAt: number | null;
   readonly lastRunAt: number | null;
   readonly packs: number;
+  /** sha256 over what the relay holds (pack-index-digest.ts): after an ok sync, the gateway's index digest. */
+  readonly indexDigest: string;
 }
 
-/** SQLite binds at most 32,766 parameters per statement; 7 a row. */
+/** The listing's filters and page, as the public listing takes them (proto/registry/pack-index.ts). */
+export interface GatewayPackQuery {
+  readonly name?: string;
+  readonly layer?: string;
+  /** Packs for this cloud type; packs for `all` match every cloud type. */
+  readonly cloudType?: string;
+  /** @default 100 */
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface GatewayPackPage {
+  readonly items: readonly GatewayPack[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+export const DEFAULT_GATEWAY_PACK_LIMIT = 100;
+export const MAX_GATEWAY_PACK_LIMIT = 1000;
+
+/** SQLite binds at most 32,766 parameters per statement; 8 a row. */
 const INSERT_BATCH = 500;
 
 /** Rolls the transaction back when the stored index does not match the gateway's digest. */
@@ -48,14 +77,18 @@ class DigestMismatch extends Error {
  * change nothing, leave the status `pending`/`failed`, and ask the gateway for a full report.
  */
 export class PackSyncStore {
-  constructor(private readonly db: Kysely<RelayDatabase>, private readonly clock: Clock) {}
+  private readonly db: Kysely<RelayDatabase>;
+
+  constructor(db: Kysely<RelayDatabase>, private readonly clock: Clock) {
+    this.db = db;
+  }
 
   async apply(gatewayId: string, epoch: number, frame: RegistryIndexFrame): Promise<PackIndexApplied> {
     const now = this.clock.now();
     try {
       return await this.db.transaction().execute(async (trx) => {
         // Locks the gateway row: a new session cannot commit its epoch between this check and ours.
-        await fenceEpoch(trx, gatewayId, epoch);
+        await fenceEpoch(trx as unknown as Transaction<RelayDatabase>, gatewayId, epoch);
         const sync = await trx.selectFrom('gateway_pack_sync').selectAll().where('gateway_id', '=', gatewayId).executeTakeFirst();
         if (frame.mode === 'delta' && sync?.generation !== frame.base_generation) {
           const held = sync?.generation ?? null;
@@ -98,29 +131,61 @@ export class PackSyncStore {
     await upsertSync(this.db, gatewayId, { status, message, last_run_at: this.clock.now() });
   }
 
-  /** The gateway's packs in (name, version) order; the caller has checked the gateway is the tenant's. */
-  async list(gatewayId: string, filter: { readonly name?: string; readonly layer?: string } = {}): Promise<GatewayPack[]> {
-    let query = this.db.selectFrom('gateway_packs').selectAll().where('gateway_id', '=', gatewayId);
-    if (filter.name !== undefined) query = query.where('name', '=', filter.name);
-    if (filter.layer !== undefined) query = query.where('layer', '=', filter.layer);
-    const rows = await query.orderBy('name').orderBy('version').execute();
-    return rows.map((r) => ({ name: r.name, version: r.version, digest: r.digest, layer: r.layer, cloudTypes: JSON.parse(r.cloud_types) as string[] }));
+  /** The generation stored for the gateway; 0 before its first report. */
+  async storedGeneration(gatewayId: string): Promise<number> {
+    const row = await this.db.selectFrom('gateway_pack_sync').select('generation').where('gateway_id', '=', gatewayId).executeTakeFirst();
+    return row?.generation ?? 0;
+  }
+
+  /**
+   * One page of the gateway's packs in the public listing's order (name, then semver) and with its
+   * cursor: keyset on (name, version_key), so pages hold still while reports change the index.
+   * The caller has checked the gateway is the tenant's.
+   */
+  async list(gatewayId: string, query: GatewayPackQuery = {}): Promise<GatewayPackPage> {
+    const limit = query.limit ?? DEFAULT_GATEWAY_PACK_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_GATEWAY_PACK_LIMIT) throw new PcgError('PCG_ERR_BAD_REQUEST', `limit must be 1 to ${MAX_GATEWAY_PACK_LIMIT}`);
+    let select = this.db.selectFrom('gateway_packs').selectAll().where('gateway_id', '=', gatewayId);
+    if (query.name !== undefined) select = select.where('name', '=', query.name);
+    if (query.layer !== undefined) select = select.where('layer', '=', query.layer);
+    if (query.cloudType !== undefined) {
+      // cloud_types is a JSON array of strings on both engines: match the quoted value, wildcards escaped.
+      const quoted = (value: string): string => `%${JSON.stringify(value).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      select = select.where((eb) => eb.or([
+        eb(sql`cloud_types`, 'like', sql`${quoted(query.cloudType!)} escape '\\'`),
+        eb(sql`cloud_types`, 'like', sql`${quoted('all')} escape '\\'`),
+      ]));
+    }
+    if (query.cursor !== undefined) {
+      const [name, key] = decodeCursor(query.cursor);
+      select = select.where((eb) => eb.or([eb('name', '>', name), eb.and([eb('name', '=', name), eb('version_key', '>', key)])]));
+    }
+    const rows = await select.orderBy('name').orderBy('version_key').limit(limit + 1).execute();
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => ({ name: r.name, version: r.version, digest: r.digest, layer: r.layer, cloudTypes: JSON.parse(r.cloud_types) as string[] })),
+      nextCursor: more && last ? encodeCursor(last.name, last.version_key) : null,
+    };
   }
 
   /** Never synced: `pending` with no times. */
   async state(gatewayId: string): Promise<PackSyncState> {
     const row = await this.db.selectFrom('gateway_pack_sync').selectAll().where('gateway_id', '=', gatewayId).executeTakeFirst();
-    const count = await this.db.selectFrom('gateway_packs').select((eb) => eb.fn.countAll<number | string>().as('n')).where('gateway_id', '=', gatewayId).executeTakeFirstOrThrow();
+    const held = await this.db.selectFrom('gateway_packs').select(['name', 'version', 'digest']).where('gateway_id', '=', gatewayId).execute();
     return {
       status: row?.status ?? 'pending', message: row?.message ?? (row ? null : 'the gateway has not reported its pack index yet'),
-      generation: row?.generation ?? null, lastSyncedAt: row?.last_synced_at ?? null, lastRunAt: row?.last_run_at ?? null, packs: Number(count.n),
+      generation: row?.generation ?? null, lastSyncedAt: row?.last_synced_at ?? null, lastRunAt: row?.last_run_at ?? null, packs: held.length,
+      indexDigest: packIndexDigest(held),
     };
   }
 }
 
 async function insertPacks(trx: Transaction<RelayDatabase>, gatewayId: string, packs: readonly PackIndexItem[], now: number): Promise<void> {
   const rows: GatewayPackTable[] = packs.map((p) => ({
-    gateway_id: gatewayId, name: p.name, version: p.version, digest: p.digest, layer: p.layer, cloud_types: JSON.stringify(p.cloud_types), updated_at: now,
+    gateway_id: gatewayId, name: p.name, version: p.version, version_key: versionSortKey(p.version), digest: p.digest, layer: p.layer,
+    cloud_types: JSON.stringify(p.cloud_types), updated_at: now,
   }));
   for (let i = 0; i < rows.length; i += INSERT_BATCH) await trx.insertInto('gateway_packs').values(rows.slice(i, i + INSERT_BATCH)).execute();
 }
@@ -132,4 +197,19 @@ async function upsertSync(db: Kysely<RelayDatabase>, gatewayId: string, change: 
   await db.insertInto('gateway_pack_sync').values(row)
     .onConflict((oc) => oc.column('gateway_id').doUpdateSet(change))
     .execute();
+}
+
+/** The public listing's cursor (proto/registry/pack-index.ts): the last row's (name, version key), base64url JSON. */
+function encodeCursor(name: string, key: string): string {
+  return Buffer.from(JSON.stringify([name, key])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
+  } catch {
+    // fall through: a cursor we did not make
+  }
+  throw new PcgError('PCG_ERR_BAD_REQUEST', 'cursor is not one this registry returned; start again without it');
 }

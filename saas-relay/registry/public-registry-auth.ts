@@ -1,3 +1,5 @@
+import type { TLSSocket } from 'node:tls';
+import type { onRequestAsyncHookHandler } from 'fastify';
 import type { Clock } from '../../proto/clock.js';
 import { RegistryAuth, type RegistryCredentials, type RegistryGrant, type RegistryPrincipal } from '../../proto/registry/registry-auth.js';
 import { RegistryError } from '../../proto/registry/registry-error.js';
@@ -7,6 +9,11 @@ import { readSecretFile } from '../../proto/secret-file.js';
 /** The narrow port of TenancyStore this needs: an API key to its tenant, undefined when unknown or revoked. */
 export interface ApiKeyCheck {
   authenticate(apiKey: string): Promise<{ readonly tenantId: string } | undefined>;
+}
+
+/** Whether a gateway may still pull (not revoked, not deleted); the relay's gateway store answers it. */
+export interface GatewayCheck {
+  isActive(gatewayId: string): Promise<boolean>;
 }
 
 /** The public registry's operator account (push, tag, delete); from `--registry-username` and `--registry-password-file`. */
@@ -70,4 +77,32 @@ export class PublicRegistryAuth extends RegistryAuth {
     }
     return super.principal(authorization);
   }
+}
+
+/** The organisation the relay's CA puts in every gateway client certificate (saas-relay/tls/certificate-authority.ts). */
+const GATEWAY_CERT_ORGANIZATION = 'PCG gateways';
+
+/**
+ * Gateways pull public packs through with their client certificate (the relay's listener asks
+ * every client for one, and verifies it against the relay CA): a request that carries no
+ * Authorization header but a certificate this relay issued to a gateway, still valid, is given a
+ * short-lived pull-only bearer token for `*` before the registry's routes see it. The routes then
+ * authenticate it as any token, so the OCI and pack code need no third way in; the token is the
+ * registry's own (HMAC-signed), so nothing a client sends can pass for one.
+ *
+ * Expired certificates are refused here (unlike the tunnel handshake, no signed challenge backs
+ * them up); `gateways`, when given, refuses revoked or deleted gateways too, whose certificate may
+ * still be valid for up to its lifetime (24 h by default).
+ */
+export function gatewayCertificateHook(auth: PublicRegistryAuth, gateways?: GatewayCheck): onRequestAsyncHookHandler {
+  return async (request) => {
+    if (request.headers.authorization !== undefined) return;
+    const socket = request.raw.socket as Partial<TLSSocket>;
+    if (socket.authorized !== true || typeof socket.getPeerCertificate !== 'function') return;
+    const subject = socket.getPeerCertificate().subject as { readonly CN?: unknown; readonly O?: unknown } | undefined;
+    const gatewayId = subject?.CN;
+    if (subject?.O !== GATEWAY_CERT_ORGANIZATION || typeof gatewayId !== 'string' || gatewayId === '') return;
+    if (gateways && !await gateways.isActive(gatewayId)) return;
+    request.headers.authorization = `Bearer ${auth.issueFor(`gateway ${gatewayId}`, READER_GRANTS)}`;
+  };
 }

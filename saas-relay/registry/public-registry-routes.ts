@@ -6,7 +6,11 @@
  *
  *   GET /v1/packs?source=public          the native list; each item carries `source: "public"`
  *   GET /v1/packs?source=gateway:<id>    the gateway's synced index (pack-sync-routes.ts), for the tenant's API key
- *   GET /v1/packs (no source)            the public registry, for now the only source here
+ *   GET /v1/packs (no source)            the public registry
+ *
+ * The listing route here takes precedence over pack-sync-routes.ts's (see there why both exist):
+ * it carries a host constraint every request meets. A manifest pushed or deleted over `/v2/` under
+ * `packs/*` updates the pack index before the OCI answer goes out (PackRegistry.reindexPack).
  */
 import type { FastifyInstance, FastifyRequest, preSerializationAsyncHookHandler } from 'fastify';
 import { PcgError } from '../../proto/errors.js';
@@ -18,9 +22,13 @@ import type { ContentStore } from '../../proto/registry/content-store.js';
 import type { RegistryAuth } from '../../proto/registry/registry-auth.js';
 import type { AuthLimiter } from '../../proto/registry/registry-auth-limiter.js';
 import { RateLimitedError } from '../security/address-rate-limiter.js';
+import { gatewaySourceOf, PUBLIC_SOURCE } from './pack-sync-listing.js';
 import type { GatewayPackLister } from './pack-sync-routes.js';
 
-export const PUBLIC_SOURCE = 'public';
+export { PUBLIC_SOURCE };
+
+/** Matches every Host: the router tries constrained routes first, so this route wins over an unconstrained one at the same path. */
+const ANY_HOST = /(?:)/;
 
 export interface PublicRegistryRouteDeps {
   readonly store: ContentStore;
@@ -35,8 +43,16 @@ export interface PublicRegistryRouteDeps {
 const isList = (request: FastifyRequest): boolean => request.method === 'GET' && request.routeOptions.url === '/v1/packs';
 
 export async function publicRegistryRoutes(app: FastifyInstance, deps: PublicRegistryRouteDeps): Promise<void> {
-  await app.register(ociRoutes, { store: deps.store, auth: deps.auth, authLimiter: deps.authLimiter, log: deps.log });
+  const onManifestChange = (repository: string): Promise<void> => deps.packs.reindexPack(repository);
+  const oci = { store: deps.store, auth: deps.auth, authLimiter: deps.authLimiter, log: deps.log, onManifestChange };
+  await app.register(ociRoutes, oci);
   await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      if (route.url !== '/v1/packs' || route.method !== 'GET') return;
+      route.constraints = { ...route.constraints, host: ANY_HOST };
+      // /docs/json describes the listing once, with every source: pack-sync-routes.ts's route.
+      route.schema = { ...route.schema, hide: true };
+    });
     // `source` is the relay's own query key: checked and taken out before pack-routes validates
     // its query (which allows no other keys), and put on every item of the answer.
     scope.addHook('preValidation', async (request, reply) => {
@@ -44,14 +60,10 @@ export async function publicRegistryRoutes(app: FastifyInstance, deps: PublicReg
       const query = request.query as Record<string, unknown>;
       const source = query.source;
       delete query.source;
-      if (source === undefined || source === PUBLIC_SOURCE) return;
-      const gatewayId = typeof source === 'string' ? /^gateway:(.+)$/.exec(source)?.[1] : undefined;
-      if (gatewayId === undefined) throw new PcgError('PCG_ERR_BAD_REQUEST', 'querystring/source must be "public" or "gateway:<id>"');
+      const gatewayId = gatewaySourceOf(source);
+      if (gatewayId === undefined) return;
       if (!deps.gatewayPacks) throw new PcgError('PCG_ERR_BAD_REQUEST', `source ${source as string}: this relay keeps no gateway pack indexes; list them on the gateway (packctl ls)`);
-      const text = (key: string): string | undefined => (typeof query[key] === 'string' ? query[key] : undefined);
-      const name = text('name');
-      const layer = text('layer');
-      return reply.send(await deps.gatewayPacks(request.headers.authorization, gatewayId, { ...(name ? { name } : {}), ...(layer ? { layer } : {}) }));
+      return reply.send(await deps.gatewayPacks(request.headers.authorization, gatewayId, query));
     });
     const labelSource: preSerializationAsyncHookHandler<unknown> = async (request, _reply, payload) => {
       if (!isList(request) || typeof payload !== 'object' || payload === null || !Array.isArray((payload as { items?: unknown }).items)) return payload;

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { packSyncOrder } from './pack-sync-order-migration.js';
 import type { Dialect } from './schema.js';
 
 /**
@@ -278,5 +279,5 @@ function packSync(dialect: Dialect): Migration {
 }
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return { getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect), '0002_tunnel_routing': tunnelRouting(dialect), '0003_clusters': clusters(dialect), '0004_pack_sync': packSync(dialect) }) };
+  return { getMigrations: () => Promise.resolve({ '0001_initial': initial(dialect), '0002_tunnel_routing': tunnelRouting(dialect), '0003_clusters': clusters(dialect), '0004_pack_sync': packSync(dialect), '0005_pack_sync_order': packSyncOrder() }) };
 }

@@ -240,6 +240,8 @@ export interface GatewayPackTable {
   /** JSON: string[]. */
   cloud_types: string;
   updated_at: number;
+  /** Sortable form of the version (migration 0005), so pages follow semver order. */
+  version_key: string;
 }
 
 export type PackSyncStatus = 'ok' | 'failed' | 'pending';

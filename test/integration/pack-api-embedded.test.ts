@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACK_ARTIFACT_TYPE, PACK_CONFIG_MEDIA_TYPE, PACK_LAYER_MEDIA_TYPE } from '../../proto/registry/content-store.js';
+import { OCI_MANIFEST_MEDIA_TYPE, PACK_ARTIFACT_TYPE, PACK_CONFIG_MEDIA_TYPE, PACK_LAYER_MEDIA_TYPE, type Digest } from '../../proto/registry/content-store.js';
+import { packManifestBytes } from '../../proto/registry/pack-artifact.js';
 import { FIXTURE_DIR } from '../fixtures/packs/pack-test-kit.js';
 import { startOciRegistry, REGISTRY_ADMIN, type OciRegistryFixture } from '../support/oci-registry-fixture.js';
 import { OciClient } from '../support/oci-client.js';
@@ -32,6 +33,7 @@ describe('pack API on the gateway\'s embedded registry', function () {
     const anonymous = await post(gw.client.as(undefined));
     assert.equal(anonymous.status, 401);
     assert.equal(anonymous.json().code, 'PCG_ERR_UNAUTHENTICATED');
+    await gw.grantPacks('c1', [{ name: 'cilium', version: '1.15.2' }]);
     const reader = gw.client.as(`Bearer ${gw.tokens.packReadTokenFor('c1')}`);
     const refused = await post(reader);
     assert.equal(refused.status, 403);
@@ -72,5 +74,24 @@ describe('pack API on the gateway\'s embedded registry', function () {
     const wrong = await cli(['login', gw.server.url, '-u', REGISTRY_ADMIN.user, '--password-stdin', '--ca-file', caFile], 'nope\n');
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /^PCG_ERR_UNAUTHENTICATED: /);
+  });
+
+  it('a pack pushed over /v2/ (blobs, then its manifest under packs/<name>) is in /v1/packs at once, and an OCI delete removes it', async () => {
+    const name = 'oci-on-gateway';
+    const zip = await testPackZip({ name, version: '2.0.0', layer: 'addon' });
+    const config = Buffer.from(JSON.stringify({ name, displayName: name, version: '2.0.0', layer: 'addon', cloudTypes: ['all'] }));
+    for (const blob of [zip, config]) {
+      const res = await gw.client.send('POST', `/v2/packs/${name}/blobs/uploads/?digest=${sha256(blob)}`, { body: blob, headers: { 'content-type': 'application/octet-stream' } });
+      assert.equal(res.status, 201, res.body.toString());
+    }
+    const manifest = packManifestBytes({ name, version: '2.0.0', config: { digest: sha256(config) as Digest, size: config.length }, archive: { digest: sha256(zip) as Digest, size: zip.length }, message: null });
+    const put = await gw.client.send('PUT', `/v2/packs/${name}/manifests/2.0.0`, { body: manifest, headers: { 'content-type': OCI_MANIFEST_MEDIA_TYPE } });
+    assert.equal(put.status, 201, put.body.toString());
+    // No waiting and no reindex(): the push's answer is the moment the listing shows it.
+    const listed = async () => (await gw.client.send('GET', `/v1/packs?name=${name}`)).json().items as Array<{ version: string; digest: string }>;
+    assert.deepEqual((await listed()).map((p) => [p.version, p.digest]), [['2.0.0', sha256(zip)]]);
+    const deleted = await gw.client.send('DELETE', `/v2/packs/${name}/manifests/${put.headers['docker-content-digest'] as string}`);
+    assert.equal(deleted.status, 202);
+    assert.deepEqual(await listed(), []);
   });
 });

@@ -90,12 +90,16 @@ describe('registry: OCI distribution API v1.1 on the gateway HTTPS server', func
       assert.match(forged.headers['www-authenticate']!, /error="invalid_token"/);
     });
 
-    it("a cluster's pack read token pulls (as bearer or as a basic password) and never pushes: 403 DENIED", async () => {
+    it("a cluster's pack read token pulls its packs (as bearer or as a basic password), nothing else, and never pushes: 403 DENIED", async () => {
+      assert.equal((await push('packs/tok', Buffer.from('tok'))).status, 201);
+      await fx.grantPacks('cluster-1', [{ name: 'tok', version: '1.0.0' }]);
       const readToken = fx.tokens.packReadTokenFor('cluster-1');
       const node = admin.as(`Bearer ${readToken}`);
-      assert.equal((await node.send('HEAD', `/v2/lib/tok/blobs/${sha('tok')}`)).status, 200);
-      assert.equal((await admin.as(OciClient.basic('node', readToken)).send('HEAD', `/v2/lib/tok/blobs/${sha('tok')}`)).status, 200);
-      const pushAttempt = await node.send('POST', '/v2/lib/tok/blobs/uploads/');
+      assert.equal((await node.send('HEAD', `/v2/packs/tok/blobs/${sha('tok')}`)).status, 200);
+      assert.equal((await admin.as(OciClient.basic('node', readToken)).send('HEAD', `/v2/packs/tok/blobs/${sha('tok')}`)).status, 200);
+      const outside = await node.send('HEAD', `/v2/lib/tok/blobs/${sha('tok')}`);
+      assert.equal(outside.status, 403, 'lib/tok is no pack of cluster-1');
+      const pushAttempt = await node.send('POST', '/v2/packs/tok/blobs/uploads/');
       assert.equal(pushAttempt.status, 403);
       assert.equal(codeOf(pushAttempt), 'DENIED');
       const nodeToken = fx.tokens.tokenFor('cluster-1', 'cp-0');

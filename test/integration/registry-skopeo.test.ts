@@ -64,11 +64,14 @@ describe('registry: skopeo interop (Debian skopeo)', function () {
     assert.equal(layoutManifestDigest(dst, 'v1'), image.manifestDigest);
     for (const digest of [image.manifestDigest, ...image.blobDigests]) assert.deepEqual(layoutBlob(dst, digest), layoutBlob(src, digest), digest);
 
-    // A cluster node: its pack read token as the password, pull only.
+    // A cluster node: its pack read token as the password, pull only, and only its cluster's packs.
+    await skopeo(['copy', ...common, '--preserve-digests', '--dest-cert-dir', certs, '--dest-creds', creds, `oci:${src}:v1`, `docker://${host}/packs/hello:1.0.0`]);
+    await fx.grantPacks('cluster-7', [{ name: 'hello', version: '1.0.0' }]);
     const nodeCreds = `node:${fx.tokens.packReadTokenFor('cluster-7')}`;
     const viaNode = join(work.path, 'node');
-    await skopeo(['copy', ...common, '--preserve-digests', '--src-cert-dir', certs, '--src-creds', nodeCreds, `docker://${host}/library/hello:1.0.0`, `oci:${viaNode}:pulled`]);
+    await skopeo(['copy', ...common, '--preserve-digests', '--src-cert-dir', certs, '--src-creds', nodeCreds, `docker://${host}/packs/hello:1.0.0`, `oci:${viaNode}:pulled`]);
     assert.equal(layoutManifestDigest(viaNode, 'pulled'), image.manifestDigest);
+    await assert.rejects(skopeo(['copy', ...common, '--src-cert-dir', certs, '--src-creds', nodeCreds, `docker://${host}/library/hello:1.0.0`, `oci:${viaNode}:other`]), /denied|unauthorized/i);
     await assert.rejects(skopeo(['copy', ...common, '--dest-cert-dir', certs, '--dest-creds', nodeCreds, `oci:${src}:v1`, `docker://${host}/library/hello:node`]), /denied|unauthorized/i);
   });
 

@@ -54,7 +54,7 @@ function packSyncSuite(engine: string, open: () => Promise<{ target: string; cle
       const b2 = pack('b', '2.0.0', 'c');
       const c = pack('c', '0.1.0');
       assert.deepEqual(await store.apply(gateway.id, epoch, delta(1, 2, [b2, c], [{ name: 'a', version: '1.0.0' }], [b2, c])), { generation: 2, resync: false });
-      assert.deepEqual((await store.list(gateway.id)).map((p) => [p.name, p.version, p.digest]), [['b', '2.0.0', b2.digest], ['c', '0.1.0', c.digest]]);
+      assert.deepEqual((await store.list(gateway.id)).items.map((p) => [p.name, p.version, p.digest]), [['b', '2.0.0', b2.digest], ['c', '0.1.0', c.digest]]);
       const state = await store.state(gateway.id);
       assert.deepEqual([state.status, state.generation, state.packs, state.message], ['ok', 2, 2, null]);
     });
@@ -62,7 +62,7 @@ function packSyncSuite(engine: string, open: () => Promise<{ target: string; cle
     it('a delta on another generation changes nothing and asks for a full report (pending)', async () => {
       await store.apply(gateway.id, epoch, full(5, [pack('a', '1.0.0')]));
       assert.deepEqual(await store.apply(gateway.id, epoch, delta(3, 4, [pack('x', '1.0.0')], [], [pack('a', '1.0.0'), pack('x', '1.0.0')])), { generation: 5, resync: true });
-      assert.deepEqual((await store.list(gateway.id)).map((p) => p.name), ['a']);
+      assert.deepEqual((await store.list(gateway.id)).items.map((p) => p.name), ['a']);
       const state = await store.state(gateway.id);
       assert.deepEqual([state.status, state.generation], ['pending', 5]);
       assert.match(state.message!, /generation 3 .* generation 5 is stored/);
@@ -72,15 +72,46 @@ function packSyncSuite(engine: string, open: () => Promise<{ target: string; cle
       await store.apply(gateway.id, epoch, full(1, [pack('a', '1.0.0')]));
       // The gateway says the result holds b too, but the delta only removes a.
       assert.deepEqual(await store.apply(gateway.id, epoch, delta(1, 2, [], [{ name: 'a', version: '1.0.0' }], [pack('b', '1.0.0')])), { generation: 1, resync: true });
-      assert.deepEqual((await store.list(gateway.id)).map((p) => p.name), ['a'], 'the delta was rolled back');
+      assert.deepEqual((await store.list(gateway.id)).items.map((p) => p.name), ['a'], 'the delta was rolled back');
       const state = await store.state(gateway.id);
       assert.deepEqual([state.status, state.generation], ['failed', 1]);
       assert.match(state.message!, /did not verify/);
     });
 
+    it('lists a page at a time in semver order with an opaque cursor, and filters by name, layer and cloud type', async () => {
+      const item = (name: string, version: string, layer: string, cloudTypes: string[]): PackIndexItem => ({ ...pack(name, version), layer, cloud_types: cloudTypes });
+      const packs = [
+        item('csi-x', '1.10.0', 'csi', ['vsphere']), item('csi-x', '1.9.0', 'csi', ['aws']), item('csi-x', '1.9.0-rc.1', 'csi', ['all']),
+        item('addon-y', '2.0.0', 'addon', ['vsphere', 'aws']), item('addon-y', '10.0.0', 'addon', ['maas']), item('b%_', '1.0.0', 'addon', ['a%b']),
+      ];
+      await store.apply(gateway.id, epoch, full(1, packs));
+      const walk = async (query: Record<string, string | number>): Promise<string[][]> => {
+        const pages: string[][] = [];
+        let cursor: string | null | undefined;
+        do {
+          const page = await store.list(gateway.id, { ...query, ...(cursor ? { cursor } : {}) });
+          pages.push(page.items.map((p) => `${p.name}:${p.version}`));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return pages;
+      };
+      assert.deepEqual(await walk({ limit: 4 }), [['addon-y:2.0.0', 'addon-y:10.0.0', 'b%_:1.0.0', 'csi-x:1.9.0-rc.1'], ['csi-x:1.9.0', 'csi-x:1.10.0']]);
+      assert.deepEqual(await walk({ limit: 2, layer: 'csi' }), [['csi-x:1.9.0-rc.1', 'csi-x:1.9.0'], ['csi-x:1.10.0']]);
+      assert.deepEqual(await walk({ cloudType: 'vsphere' }), [['addon-y:2.0.0', 'csi-x:1.9.0-rc.1', 'csi-x:1.10.0']]);
+      assert.deepEqual(await walk({ cloudType: 'a%b' }), [['b%_:1.0.0', 'csi-x:1.9.0-rc.1']], 'LIKE wildcards in the value match only themselves');
+      assert.deepEqual(await walk({ cloudType: 'a' }), [['csi-x:1.9.0-rc.1']]);
+      assert.deepEqual(await walk({ name: 'addon-y', cloudType: 'maas' }), [['addon-y:10.0.0']]);
+      assert.deepEqual(await walk({ limit: 1000 }), [['addon-y:2.0.0', 'addon-y:10.0.0', 'b%_:1.0.0', 'csi-x:1.9.0-rc.1', 'csi-x:1.9.0', 'csi-x:1.10.0']]);
+      const refused = (err: unknown, message: RegExp) => err instanceof PcgError && err.code === 'PCG_ERR_BAD_REQUEST' && message.test(err.message);
+      await assert.rejects(store.list(gateway.id, { limit: 1001 }), (err) => refused(err, /limit must be 1 to 1000/));
+      await assert.rejects(store.list(gateway.id, { cursor: 'not-ours' }), (err) => refused(err, /cursor is not one this registry returned/));
+      const state = await store.state(gateway.id);
+      assert.deepEqual([state.packs, state.indexDigest], [6, packIndexDigest(packs)]);
+    });
+
     it('a superseded session stores nothing (PCG_ERR_STALE_EPOCH)', async () => {
       await assert.rejects(store.apply(gateway.id, epoch - 1, full(1, [pack('a', '1.0.0')])), (err: unknown) => err instanceof PcgError && err.code === 'PCG_ERR_STALE_EPOCH');
-      assert.deepEqual(await store.list(gateway.id), []);
+      assert.deepEqual((await store.list(gateway.id)).items, []);
     });
   });
 }

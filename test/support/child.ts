@@ -5,6 +5,7 @@ import { waitFor } from './wait-for.js';
 const OUT = new URL('../../', import.meta.url).pathname;
 export const RELAY_CLI = `${OUT}saas-relay/cli.js`;
 export const GATEWAY_CLI = `${OUT}gateway/cli.js`;
+export const INSTALLER_CLI = `${OUT}installer-ova/cli.js`;
 
 /** A child process whose output is kept, with helpers to wait for lines and for its exit. */
 export class Child {

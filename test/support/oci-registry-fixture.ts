@@ -4,7 +4,7 @@ import { systemClock } from '../../proto/clock.js';
 import { GatewayHttpsServer } from '../../gateway/http/gateway-https-server.js';
 import { NodeTokens } from '../../gateway/nodes/node-tokens.js';
 import { EmbeddedRegistry } from '../../gateway/registry/embedded-registry.js';
-import { silentLog } from './job-fixtures.js';
+import { makeJob, silentLog } from './job-fixtures.js';
 import { OciClient } from './oci-client.js';
 import { tempDir } from './temp-dir.js';
 
@@ -18,6 +18,8 @@ export interface OciRegistryFixture {
   readonly tokens: NodeTokens;
   /** Authenticated as the admin (basic). */
   readonly client: OciClient;
+  /** Scopes `clusterId`'s pack read token to these gateway packs, as a cluster job does before nodes boot. */
+  grantPacks(clusterId: string, packs: ReadonlyArray<{ readonly name: string; readonly version: string }>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,10 @@ export async function startOciRegistry(prefix: string): Promise<OciRegistryFixtu
   const client = OciClient.create(server.url, server.caPem, OciClient.basic(REGISTRY_ADMIN.user, REGISTRY_ADMIN.password));
   return {
     stateDir: dir.path, server, registry, tokens, client,
+    grantPacks: async (clusterId, packs) => {
+      const spec = { ...makeJob(clusterId).cluster, packs: packs.map(({ name, version }) => ({ layer: 'addon' as const, registry: 'gateway' as const, name, version, values: '' })) };
+      await registry.clusterPacks.prepare(spec, new AbortController().signal);
+    },
     close: async () => {
       client.close();
       await server.close();

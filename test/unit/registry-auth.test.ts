@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { ManualClock } from '../../proto/clock.js';
+import { packNeeds } from '../../proto/registry/pack-challenge.js';
 import { parseScope, RegistryAuth, type RegistryCredentials } from '../../proto/registry/registry-auth.js';
 import { AuthLimiter } from '../../proto/registry/registry-auth-limiter.js';
 import { RegistryError } from '../../proto/registry/registry-error.js';
@@ -48,6 +49,33 @@ describe('registry: RegistryAuth (basic, bearer tokens, read tokens)', () => {
   it('challenges name the realm, the service and the scopes grouped per repository', () => {
     assert.equal(auth.challenge('https://gw:8443', [{ repository: 'a/b', action: 'pull' }, { repository: 'a/b', action: 'push' }, { repository: 'c', action: 'pull' }], 'insufficient_scope'),
       'Bearer realm="https://gw:8443/v2/token",service="pcg-registry",scope="repository:a/b:pull,push repository:c:pull",error="insufficient_scope"');
+  });
+
+  it('issueFor: a token for a principal proven otherwise (a gateway certificate), with exactly the grants given, for tokenTtlMs', async () => {
+    const token = auth.issueFor('gateway gw_1', [{ repository: '*', actions: ['pull'] }]);
+    const principal = (await auth.principal(`Bearer ${token}`))!;
+    assert.deepEqual([principal.subject, principal.via, principal.grants], ['gateway gw_1', 'token', [{ repository: '*', actions: ['pull'] }]]);
+    assert.equal(auth.allows(principal, { repository: 'packs/ubuntu', action: 'pull' }), true);
+    assert.equal(auth.allows(principal, { repository: 'packs/ubuntu', action: 'push' }), false);
+    const other = new RegistryAuth({}, { credentials, key: new Secret(Buffer.alloc(32, 8)), clock });
+    await assert.rejects(other.principal(`Bearer ${token}`), (err: unknown) => err instanceof RegistryError && err.ociCode === 'UNAUTHORIZED', 'signed with the registry\'s own key');
+    clock.advance(60_000);
+    await assert.rejects(auth.principal(`Bearer ${token}`), (err: unknown) => err instanceof RegistryError && err.ociCode === 'UNAUTHORIZED');
+  });
+
+  it('a read token whose cluster may pull nothing is recognised (not UNAUTHORIZED) but allowed nothing', async () => {
+    const none = new RegistryAuth({}, { credentials: { authenticate: () => Promise.resolve(undefined), verifyReadToken: (t) => (t === 'scoped-out' ? [] : undefined) }, key: new Secret(Buffer.alloc(32, 7)), clock });
+    const principal = (await none.principal('Bearer scoped-out'))!;
+    assert.deepEqual([principal.via, principal.grants], ['basic', []]);
+    assert.equal(none.allows(principal, { repository: 'packs/ubuntu', action: 'pull' }), false);
+  });
+
+  it('/v1/packs needs as challenges name them: the pack\'s repository, or packs/* without one; writes ask pull,push', () => {
+    const request = (method: string, params: object, query: object = {}) => ({ method, params, query }) as unknown as Parameters<typeof packNeeds>[0];
+    assert.deepEqual(packNeeds(request('GET', { name: 'calico', ref: '3.27.0' })), [{ repository: 'packs/calico', action: 'pull' }]);
+    assert.deepEqual(packNeeds(request('GET', {}, { name: 'calico' })), [{ repository: 'packs/calico', action: 'pull' }]);
+    assert.deepEqual(packNeeds(request('POST', {})), [{ repository: 'packs/*', action: 'pull' }, { repository: 'packs/*', action: 'push' }]);
+    assert.deepEqual(packNeeds(request('DELETE', { name: 'calico', version: '3.27.0' })), [{ repository: 'packs/calico', action: 'delete' }]);
   });
 
   it('AuthLimiter: failures per address per minute, refilled with time; IPv6 counts per /64; memory bounded', () => {
