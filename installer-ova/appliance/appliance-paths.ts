@@ -5,7 +5,7 @@
 export interface AppliancePaths {
   /** The built product (dist/, node_modules/, package.json) and `bin/node`. */
   readonly productDir: string;
-  /** Installer state: setup token hash, wizard TLS key and certificate, the setup record. 0700. */
+  /** Installer state: the setup token (0600, shown on the console until spent), wizard TLS key and certificate, the setup record. 0700. */
   readonly installerDir: string;
   /** The gateway's state dir (identity, journal, status.json). */
   readonly gatewayStateDir: string;

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { NtpSettings, ProxySettings } from '../setup/setup-settings.js';
 
 /**
  * The wizard's HTTP API (HTTPS :5080), shared by the server (wizard/wizard-routes.ts) and the
@@ -60,6 +61,36 @@ export const WizardState = Type.Object({
   fingerprint: Type.String(),
 });
 
+/** Request bodies of the checks (the others are SetupSettings' own parts: NetworkSettings, VcenterSettings, SetupSettings). */
+export const RelayCheckRequest = Type.Object({
+  relayUrl: Type.String({ minLength: 1 }),
+  caPin: Type.Optional(Type.String()),
+  proxy: Type.Optional(ProxySettings),
+}, { additionalProperties: false });
+
+export const PairingCodeCheckRequest = Type.Object({ pairingCode: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+
+export const ProxyCheckRequest = Type.Object({ proxy: ProxySettings, relayUrl: Type.String({ minLength: 1 }) }, { additionalProperties: false });
+
+export const NtpCheckRequest = Type.Object({
+  ntp: NtpSettings,
+  relayUrl: Type.String({ minLength: 1 }),
+  caPin: Type.Optional(Type.String()),
+  proxy: Type.Optional(ProxySettings),
+}, { additionalProperties: false });
+
+
+/** Every non-200 answer of /api: 400 (body invalid; `field` named), 401, 409, 429, 500. */
+export const ApiError = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  field: Type.Optional(Type.String()),
+});
+
 export type CheckStep = Static<typeof CheckStep>;
 export type CheckReport = Static<typeof CheckReport>;
 export type WizardState = Static<typeof WizardState>;
+export type RelayCheckRequest = Static<typeof RelayCheckRequest>;
+export type ProxyCheckRequest = Static<typeof ProxyCheckRequest>;
+export type NtpCheckRequest = Static<typeof NtpCheckRequest>;
+export type ApiError = Static<typeof ApiError>;

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { checkPrivileges } from '../../../gateway/vsphere/vcenter-privileges.js';
 import { findById, findByInventoryPath } from '../../../gateway/vsphere/finder.js';
 import { readInventory } from '../../../gateway/vsphere/inventory.js';
 import type { MoRef } from '../../../gateway/vsphere/soap-xml.js';
@@ -70,6 +71,7 @@ describe('vSphere request bodies follow the vim25 WSDL (checked against govmomi 
     const ops = new VmOperations(session);
     const ref = (type: string, value: string): MoRef => ({ type, value });
     assert.equal(await session.currentSession(), vcsim.user);
+    assert.deepEqual((await checkPrivileges(session)).missing, [], 'vcsim grants every privilege');
     await session.currentTime();
     const inventory = await readInventory(session, { pageSize: 5 });
     const pick = (kind: string) => inventory.items.find((i) => i.kind === kind)!;

@@ -1,0 +1,88 @@
+import { gatewayStatus } from '../../gateway/status/gateway-status.js';
+import type { WizardState } from './wizard-api.js';
+
+export type WizardPhase = WizardState['phase'];
+type Listener = (state: WizardState) => void;
+
+/**
+ * The wizard's state for GET /api/state and its SSE feed: the phase (set by the server as setup
+ * runs) and the gateway as its status.json says. One timer polls status.json every `pollMs`
+ * while anyone listens and tells listeners only of changes; close() stops it.
+ */
+export class WizardStateFeed {
+  #phase: WizardPhase;
+  #last: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #polling = false;
+  #closed = false;
+  readonly #listeners = new Set<Listener>();
+
+  constructor(private readonly stateDir: string, private readonly fingerprint: string, phase: WizardPhase, private readonly pollMs = 500) {
+    this.#phase = phase;
+  }
+
+  get phase(): WizardPhase {
+    return this.#phase;
+  }
+
+  async current(): Promise<WizardState> {
+    return { phase: this.#phase, gateway: await this.#gateway(), fingerprint: this.fingerprint };
+  }
+
+  /** Moves the phase and tells listeners at once, without waiting for the next poll. */
+  setPhase(phase: WizardPhase): void {
+    this.#phase = phase;
+    void this.#poll();
+  }
+
+  /** Calls `listener` with every changed state from now on; the returned function unsubscribes. */
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    if (!this.#timer && !this.#closed) this.#timer = setInterval(() => void this.#poll(), this.pollMs);
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.#stopTimer();
+    };
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#listeners.clear();
+    this.#stopTimer();
+  }
+
+  #stopTimer(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#polling || this.#listeners.size === 0) return;
+    this.#polling = true;
+    try {
+      const state = await this.current();
+      const text = JSON.stringify(state);
+      if (text === this.#last) return;
+      this.#last = text;
+      for (const listener of this.#listeners) listener(state);
+    } catch {
+      // status.json mid-rename or identity half-read: the next poll sees it whole.
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  async #gateway(): Promise<WizardState['gateway']> {
+    const status = await gatewayStatus(this.stateDir).catch(() => undefined);
+    if (!status?.paired) return { state: 'stopped' };
+    const reason = status.reason ? `${status.reason.code}: ${status.reason.message}` : status.tunnel !== 'online' ? status.lastError ?? undefined : undefined;
+    return {
+      state: status.tunnel,
+      ...(status.gatewayId ? { gatewayId: status.gatewayId } : {}),
+      ...(status.tenantId ? { tenantId: status.tenantId } : {}),
+      ...(status.relayUrl ? { relayUrl: status.relayUrl } : {}),
+      ...(reason ? { reason } : {}),
+      ...(status.since ? { since: status.since } : {}),
+    };
+  }
+}
