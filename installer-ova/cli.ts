@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { Option } from 'commander';
-import { createProgram, runProgram } from '../proto/cli-support.js';
+import { createProgram, requireFlag, runProgram } from '../proto/cli-support.js';
 import { APPLIANCE_PATHS } from './appliance/appliance-paths.js';
 import { firstBootCommand } from './guest/first-boot-command.js';
-import { deployCommand } from './ovf/deploy-command.js';
-import { setupCommand } from './setup/setup-command.js';
+import { deployCommand, type DeployOptions } from './ovf/deploy-command.js';
+import { setupCommand, type SetupCommandOptions } from './setup/setup-command.js';
 import { serveCommand } from './wizard/serve-command.js';
 
 const program = createProgram('pcg-installer', "The installer appliance: the setup wizard (HTTPS :5080), scripted setup, first boot, and deploying the OVA into vCenter.");
@@ -26,11 +26,12 @@ pathOptions.forEach((o) => serve.addOption(o));
 serve.action(serveCommand);
 
 const setup = program.command('setup')
-  .description('Non-interactive setup: every check, then pair, write the configuration and start the gateway.')
-  .requiredOption('--config <file>', 'JSON file with the setup settings (see README: Install a gateway)')
+  .description('Set up without a browser: every check, then pair, write the configuration and start the gateway.')
+  .option('--config <file>', 'JSON file with the setup settings, mode 0600 (see README: Install a gateway) (required)')
   .option('--json', 'print the report as one JSON object');
 pathOptions.forEach((o) => setup.addOption(o));
-setup.action(setupCommand);
+// Required flags are checked in the action, so an unknown flag is reported as such first.
+setup.action((options: Omit<SetupCommandOptions, 'config'> & { config?: string }) => setupCommand({ ...options, config: requireFlag(options.config, 'config') }));
 
 const firstBoot = program.command('first-boot')
   .description('Appliance boot step: read the OVF environment, apply network, NTP, proxy and SSH key, make the setup token; pair when the properties carry a code.')
@@ -42,17 +43,23 @@ firstBoot.action(firstBootCommand);
 program.command('deploy')
   .description('Import the OVA into vCenter as an admin would (CreateImportSpec, ImportVApp, upload, complete).')
   .argument('<ova>', 'the .ova file')
-  .requiredOption('--vcenter-host <host>', 'vCenter address')
-  .requiredOption('--vcenter-user <user>', 'vCenter user')
-  .requiredOption('--vcenter-password-file <file>', 'file holding the password (0600)')
+  .option('--vcenter-host <host>', 'vCenter address (required)')
+  .option('--vcenter-user <user>', 'vCenter user (required)')
+  .option('--vcenter-password-file <file>', 'file holding the password, mode 0600 (required)')
   .option('--vcenter-thumbprint <AB:CD:…>', "SHA-256 thumbprint of vCenter's certificate")
-  .requiredOption('--datacenter <name>', 'datacenter')
+  .option('--datacenter <name>', 'datacenter (required)')
   .option('--cluster <name>', 'compute cluster (its resource pool)')
   .option('--datastore <name>', 'datastore')
   .option('--network <name>', 'network for the NIC')
   .option('--folder <path>', 'VM folder')
   .option('--name <name>', 'VM name', 'pcg-installer')
   .option('--prop <key=value...>', 'vApp property, e.g. pcg.relayUrl=https://relay.example.com (repeatable)')
-  .action(deployCommand);
+  .action((ova: string, options: Partial<Pick<DeployOptions, 'vcenterHost' | 'vcenterUser' | 'vcenterPasswordFile' | 'datacenter'>> & Omit<DeployOptions, 'vcenterHost' | 'vcenterUser' | 'vcenterPasswordFile' | 'datacenter'>) => deployCommand(ova, {
+    ...options,
+    vcenterHost: requireFlag(options.vcenterHost, 'vcenter-host'),
+    vcenterUser: requireFlag(options.vcenterUser, 'vcenter-user'),
+    vcenterPasswordFile: requireFlag(options.vcenterPasswordFile, 'vcenter-password-file'),
+    datacenter: requireFlag(options.datacenter, 'datacenter'),
+  }));
 
 await runProgram(program, process.argv.slice(2));

@@ -46,7 +46,7 @@ export function checkNtp(input: NtpCheckInput, options: NtpCheckOptions = {}): P
     r.facts.offsetMs = ntpOffsetMs;
     let relayOffsetMs = options.relayOffsetMs;
     if (relayOffsetMs === undefined) {
-      const endpoint = await r.step('clock', 'relayUrl', () => normalizeRelayEndpoint(input.relayUrl), (e) => e.url);
+      const endpoint = await r.step('url', 'relayUrl', () => normalizeRelayEndpoint(input.relayUrl), (e) => e.url);
       const relayClock = await r.step('clock', 'relayUrl',
         () => readRelayClock(endpoint.url, firstContactTrust(input.caPin?.trim() || undefined, input.proxy), proxyEnvOf(input.proxy), options.timeoutMs ?? 5_000, clock),
         (c) => `relay time ${new Date(c.relayTimeMs).toISOString()}`);

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { GATEWAY_CLI, RELAY_CLI, runCli } from '../support/child.js';
+import { GATEWAY_CLI, INSTALLER_CLI, RELAY_CLI, runCli } from '../support/child.js';
 
 /** The CLI surface, written out here on purpose: a flag dropped by a refactor fails a test. */
 const GATEWAY_CONFIG_FLAGS = ['--config', '--state-dir', '--relay', '--ca-pin', '--ca-file', '--backoff-initial', '--backoff-max',
@@ -17,6 +17,8 @@ const GATEWAY_ENV = ['PCG_STATE_DIR', 'PCG_RELAY_URL', 'PCG_RELAY_CA_PIN', 'PCG_
 interface Binary { readonly name: string; readonly script: string }
 const GATEWAY: Binary = { name: 'pcg-gateway', script: GATEWAY_CLI };
 const RELAY: Binary = { name: 'pcg-relay', script: RELAY_CLI };
+const INSTALLER: Binary = { name: 'pcg-installer', script: INSTALLER_CLI };
+const INSTALLER_PATHS = ['--installer-dir', '--gateway-state-dir', '--gateway-config', '--launcher'];
 
 /** Groups list their subcommands; leaves list their flags. */
 const COMMANDS: ReadonlyArray<{ binary: Binary; path: string[]; mentions: string[]; leaf: boolean }> = [
@@ -36,6 +38,14 @@ const COMMANDS: ReadonlyArray<{ binary: Binary; path: string[]; mentions: string
   { binary: RELAY, path: ['admin', 'create-tenant'], mentions: ['--data-dir', '--name', '--database-url'], leaf: true },
   { binary: RELAY, path: ['packs'], mentions: ['import', 'help'], leaf: false },
   { binary: RELAY, path: ['packs', 'import'], mentions: ['--data-dir', '--registry-dir', '--force', '--message', 'source'], leaf: true },
+  { binary: INSTALLER, path: [], mentions: ['serve', 'setup', 'first-boot', 'deploy', 'help', '--version', '--help'], leaf: false },
+  { binary: INSTALLER, path: ['serve'], mentions: ['--host', '--port', '--setup-token-file', ...INSTALLER_PATHS], leaf: true },
+  { binary: INSTALLER, path: ['setup'], mentions: ['--config', '--json', ...INSTALLER_PATHS], leaf: true },
+  { binary: INSTALLER, path: ['first-boot'], mentions: ['--ovf-env', '--root', ...INSTALLER_PATHS], leaf: true },
+  {
+    binary: INSTALLER, path: ['deploy'], leaf: true, mentions: ['--vcenter-host', '--vcenter-user', '--vcenter-password-file', '--vcenter-thumbprint',
+      '--datacenter', '--cluster', '--datastore', '--network', '--folder', '--name', '--prop', 'ova'],
+  },
 ];
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -93,7 +103,7 @@ describe('CLI help, version and usage errors', function () {
     });
   }
 
-  for (const binary of [GATEWAY, RELAY]) {
+  for (const binary of [GATEWAY, RELAY, INSTALLER]) {
     it(`${binary.name} --version and -V print the package.json version and exit 0`, async () => {
       for (const flag of ['--version', '-V']) {
         const out = await runCli(binary.script, [flag]);
