@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../../proto/atomic-file.js';
 import { exitWithError } from '../../proto/cli-support.js';
@@ -9,7 +9,7 @@ import { Secret } from '../../proto/secret.js';
 import { APPLIANCE_PATHS } from '../appliance/appliance-paths.js';
 import { launcherOf } from '../setup/setup-command.js';
 import { readSetupRecord } from '../setup/setup-record.js';
-import { ensureSetupToken, readTokenFile, SetupToken } from '../setup/setup-token.js';
+import { ensureSetupToken, readTokenFile, SETUP_TOKEN_FILE, SetupToken } from '../setup/setup-token.js';
 import { WizardServer } from './wizard-server.js';
 import { loadWizardTls, machineHosts } from './wizard-tls.js';
 
@@ -53,7 +53,8 @@ async function loadToken(options: ServeOptions, fingerprint: string, port: numbe
   if (options.setupTokenFile) return new SetupToken(await readTokenFile(options.setupTokenFile), false);
   const { token, created } = await ensureSetupToken(options.installerDir);
   if (created) {
-    process.stderr.write(`setup token: ${token.reveal()}\n`);
+    // Never the token itself: stderr ends in the journal and on the serial console's log.
+    process.stderr.write(`setup token: made, in ${join(options.installerDir, SETUP_TOKEN_FILE)} (0600) and on the VM console\n`);
     await writeConsoleIssue(options, token, fingerprint, port);
   }
   return new SetupToken(token, false);

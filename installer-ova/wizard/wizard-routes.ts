@@ -61,7 +61,7 @@ export function registerWizardRoutes(app: FastifyInstance, deps: WizardRouteDeps
   });
 
   const guard = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (deps.token.spent) {
+    if (await deps.feed.refreshPhase() === 'configured' || deps.token.spent) {
       await sendError(reply, new PcgError('PCG_ERR_SETUP_COMPLETE', 'setup is complete; the wizard only shows the gateway status now'));
       return;
     }

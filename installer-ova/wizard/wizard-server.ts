@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import { PcgError } from '../../proto/errors.js';
 import type { GatewayLauncher } from '../setup/gateway-launcher.js';
+import { readSetupRecord } from '../setup/setup-record.js';
 import { runSetup, type SetupOptions } from '../setup/setup-runner.js';
 import type { SetupSettings } from '../setup/setup-settings.js';
 import type { SetupToken } from '../setup/setup-token.js';
@@ -43,7 +44,11 @@ export class WizardServer {
   private constructor(private readonly app: FastifyInstance, readonly feed: WizardStateFeed, private readonly options: WizardServerOptions) {}
 
   static async create(options: WizardServerOptions): Promise<WizardServer> {
-    const feed = new WizardStateFeed(options.gatewayStateDir, options.tls.fingerprint, options.token.spent ? 'configured' : 'setup', options.pollMs ?? 500);
+    const completion = {
+      completedElsewhere: async () => (await readSetupRecord(options.installerDir)) !== undefined,
+      onConfigured: () => options.token.spend(),
+    };
+    const feed = new WizardStateFeed(options.gatewayStateDir, options.tls.fingerprint, options.token.spent ? 'configured' : 'setup', completion, options.pollMs ?? 500);
     const app = Fastify({
       https: { key: options.tls.keyPem, cert: options.tls.certPem },
       // No request logging: the Authorization header carries the token and bodies carry the code.

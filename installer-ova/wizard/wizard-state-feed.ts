@@ -8,6 +8,10 @@ type Listener = (state: WizardState) => void;
  * The wizard's state for GET /api/state and its SSE feed: the phase (set by the server as setup
  * runs) and the gateway as its status.json says. One timer polls status.json every `pollMs`
  * while anyone listens and tells listeners only of changes; close() stops it.
+ *
+ * Setup may also complete outside this wizard (the appliance's unattended first-boot pairing, or
+ * `pcg-installer setup` on the console): `completedElsewhere` reads the setup record, and once it
+ * exists the phase is `configured` and `onConfigured` spends the token, without a restart.
  */
 export class WizardStateFeed {
   #phase: WizardPhase;
@@ -17,7 +21,9 @@ export class WizardStateFeed {
   #closed = false;
   readonly #listeners = new Set<Listener>();
 
-  constructor(private readonly stateDir: string, private readonly fingerprint: string, phase: WizardPhase, private readonly pollMs = 500) {
+  constructor(private readonly stateDir: string, private readonly fingerprint: string, phase: WizardPhase,
+    private readonly completion: { readonly completedElsewhere: () => Promise<boolean>; readonly onConfigured: () => void },
+    private readonly pollMs = 500) {
     this.#phase = phase;
   }
 
@@ -25,8 +31,17 @@ export class WizardStateFeed {
     return this.#phase;
   }
 
+  /** The phase, after looking for a setup completed elsewhere (only while the form is waiting). */
+  async refreshPhase(): Promise<WizardPhase> {
+    if (this.#phase === 'setup' && await this.completion.completedElsewhere()) {
+      this.#phase = 'configured';
+      this.completion.onConfigured();
+    }
+    return this.#phase;
+  }
+
   async current(): Promise<WizardState> {
-    return { phase: this.#phase, gateway: await this.#gateway(), fingerprint: this.fingerprint };
+    return { phase: await this.refreshPhase(), gateway: await this.#gateway(), fingerprint: this.fingerprint };
   }
 
   /** Moves the phase and tells listeners at once, without waiting for the next poll. */

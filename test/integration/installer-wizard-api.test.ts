@@ -157,17 +157,34 @@ describe('installer wizard API over HTTPS (pcg-installer serve, real relay, vcsi
     assert.equal((await again.send<WizardState>('GET', '/api/state')).body.phase, 'configured');
   });
 
-  it('makes a token when none exists (0600, shown once on stderr) and locks out an address after 10 wrong ones', async () => {
+  it('makes a token when none exists (0600, its place named on stderr, never the token) and locks out an address after 10 wrong ones', async () => {
     const fresh = lab.dirs();
     const w = await start(fresh);
-    const shown = /^setup token: (\S+)$/m.exec(w.child.stderr)?.[1];
-    assert.ok(shown, w.child.stderr);
-    assert.equal(readFileSync(join(fresh.installerDir, 'setup-token'), 'utf8'), `${shown}\n`);
+    const shown = readFileSync(join(fresh.installerDir, 'setup-token'), 'utf8').trim();
+    assert.match(shown, /^\S{16,}$/);
+    assert.ok(w.child.stderr.includes(`setup token: made, in ${join(fresh.installerDir, 'setup-token')} (0600)`), w.child.stderr);
+    assert.ok(!w.child.stderr.includes(shown), 'the token never reaches stderr');
     assert.equal(statSync(join(fresh.installerDir, 'setup-token')).mode & 0o777, 0o600);
     assert.equal((await w.send('POST', '/api/check/pairing-code', { token: shown, body: { pairingCode: 'AAAA-AAAA-AAAA-AAAA' } })).status, 200);
     for (let i = 0; i < 10; i++) assert.equal((await w.send('POST', '/api/check/pairing-code', { token: `wrong-${i}`, body: {} })).status, 401);
     const locked = await w.send<{ code: string }>('POST', '/api/check/pairing-code', { token: shown, body: { pairingCode: 'AAAA-AAAA-AAAA-AAAA' } });
     assert.deepEqual([locked.status, locked.body.code], [429, 'PCG_ERR_RATE_LIMITED']);
     assert.ok(Number(locked.headers['retry-after']) >= 59 && Number(locked.headers['retry-after']) <= 60, String(locked.headers['retry-after']));
+  });
+
+  it('turns into the status page when setup completes outside it (first-boot pairing, pcg-installer setup), without a restart', async () => {
+    const shared = lab.dirs();
+    const tokenFile = join(shared.root, 'token');
+    writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    const w = await start(shared, ['--setup-token-file', tokenFile]);
+    assert.equal((await w.send<WizardState>('GET', '/api/state')).body.phase, 'setup');
+    const gw = await lab.newGateway('wizard-elsewhere');
+    const cli = await lab.setup(shared, { relayUrl: lab.relay.url, caPin: gw.caPin, pairingCode: gw.pairingCode });
+    assert.equal(cli.code, 0, cli.stderr);
+    const state = await w.send<WizardState>('GET', '/api/state');
+    assert.equal(state.body.phase, 'configured');
+    assert.equal(state.body.gateway.gatewayId, gw.id);
+    const refused = await w.send<{ code: string }>('POST', '/api/check/relay', { token: TOKEN, body: { relayUrl: lab.relay.url } });
+    assert.deepEqual([refused.status, refused.body.code], [409, 'PCG_ERR_SETUP_COMPLETE']);
   });
 });
