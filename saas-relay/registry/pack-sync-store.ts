@@ -88,7 +88,7 @@ export class PackSyncStore {
     try {
       return await this.db.transaction().execute(async (trx) => {
         // Locks the gateway row: a new session cannot commit its epoch between this check and ours.
-        await fenceEpoch(trx as unknown as Transaction<RelayDatabase>, gatewayId, epoch);
+        await fenceEpoch(trx, gatewayId, epoch);
         const sync = await trx.selectFrom('gateway_pack_sync').selectAll().where('gateway_id', '=', gatewayId).executeTakeFirst();
         if (frame.mode === 'delta' && sync?.generation !== frame.base_generation) {
           const held = sync?.generation ?? null;
