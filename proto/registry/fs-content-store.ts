@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { systemClock, type Clock } from '../clock.js';
+import { BlobFileStream } from './blob-file-stream.js';
 import type { BlobInfo, ContentStore, Digest, StoredManifest } from './content-store.js';
 import { FsUploadSessions } from './fs-upload-sessions.js';
 import { digestOf, writeHashed } from './hashed-write.js';
@@ -12,8 +13,6 @@ import { isSha256Digest, isTag, looksLikeDigest } from './oci-grammar.js';
 import { RegistryError } from './registry-error.js';
 import { RegistryIndex, type ManifestRow } from './registry-index.js';
 import { syncDirectory } from './sync-directory.js';
-
-const BLOB_READ_CHUNK = 256 * 1024;
 
 export interface FsContentStoreOptions {
   /** Unreferenced blobs younger than this survive a collection (clients push layers before the manifest). @default 3_600_000 (1 h) */
@@ -75,10 +74,8 @@ export class FsContentStore implements ContentStore {
 
   readBlob(repo: string, digest: Digest, range?: { readonly start: number; readonly end: number }): Readable {
     this.#open();
-    // autoClose (the default) closes the descriptor at the end, on error and on destroy().
-    // 256 KiB reads instead of 64 KiB: a quarter of the read calls and buffer allocations for large
-    // pulls (measured ~1.7x on 100 MiB blobs), while 16 concurrent pulls stay well under 64 MiB of RSS.
-    return createReadStream(this.#blobPath(digest), { highWaterMark: BLOB_READ_CHUNK, ...(range ? { start: range.start, end: range.end } : {}) });
+    // A BlobFileStream: the OCI blob GET sends it with reused buffers (see its sendTo()).
+    return new BlobFileStream(this.#blobPath(digest), range?.start ?? 0, range?.end);
   }
 
   putBlob(repo: string, source: Readable, expected?: Digest): Promise<BlobInfo> {

@@ -1,4 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { BlobFileStream } from './blob-file-stream.js';
 import type { Digest } from './content-store.js';
 import { parseChunkRange, parseRange, uploadRange } from './http-range.js';
 import { blobPath, queryValue, uploadPath, type OciContext, type OciHandler } from './oci-context.js';
@@ -37,8 +39,34 @@ export const getBlob: OciHandler<Endpoint<'blob'>> = async (ctx, { name, digest 
   const length = range ? range.end - range.start + 1 : info.size;
   void reply.header('content-length', length);
   if (request.method === 'HEAD' || length === 0) return reply.send();
-  return reply.send(ctx.options.store.readBlob(name, info.digest, range));
+  const stream = ctx.options.store.readBlob(name, info.digest, range);
+  if (!(stream instanceof BlobFileStream)) return reply.send(stream);
+  return sendBlobFile(stream, wanted, reply);
 };
+
+/**
+ * Sends a blob file past fastify's stream piping, so its buffers can be reused (BlobFileStream).
+ * The file is opened before the reply is taken over: a blob collected since its stat is still a
+ * 404 with an error body. After the headers are out, a failure can only cut the connection.
+ */
+async function sendBlobFile(stream: BlobFileStream, digest: Digest, reply: FastifyReply): Promise<FastifyReply> {
+  try {
+    await stream.openFile();
+  } catch (err) {
+    stream.destroy();
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} is no longer stored`, { detail: { digest } });
+    throw err;
+  }
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+  try {
+    await stream.sendTo(res);
+  } catch {
+    res.destroy();
+  }
+  return reply;
+}
 
 /** DELETE /v2/<name>/blobs/<digest>: 202, the bytes go at the next collection. */
 export const deleteBlob: OciHandler<Endpoint<'blob'>> = async (ctx, { name, digest }, _request, reply) => {

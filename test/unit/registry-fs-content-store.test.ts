@@ -2,10 +2,11 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { buffer, text } from 'node:stream/consumers';
 import { ManualClock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
+import { BLOB_CHUNK, BLOB_SEND_BUFFERS, BlobFileStream } from '../../proto/registry/blob-file-stream.js';
 import type { Digest } from '../../proto/registry/content-store.js';
 import { FsContentStore } from '../../proto/registry/fs-content-store.js';
 import { RegistryError } from '../../proto/registry/registry-error.js';
@@ -163,5 +164,83 @@ describe('registry: FsContentStore', function () {
     await store.collectGarbage();
     assert.equal(await store.uploadSize('r', id), undefined);
     assert.deepEqual(readdirSync(join(dir.path, 'uploads')), []);
+  });
+  describe('reading blobs (BlobFileStream)', () => {
+    // Three chunks and a bit: ranges that start, end and cross chunk boundaries.
+    const big = Buffer.from(Array.from({ length: 3 * BLOB_CHUNK + 1000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
+    const ranges = [
+      { start: 0, end: big.length - 1 }, { start: 0, end: 0 }, { start: BLOB_CHUNK - 1, end: BLOB_CHUNK }, { start: 5, end: 2 * BLOB_CHUNK + 17 },
+      { start: big.length - 1, end: big.length - 1 }, { start: 3 * BLOB_CHUNK, end: big.length - 1 },
+    ];
+    let digest: Digest;
+
+    /** A sink that keeps a copy of every chunk as written (the sender may reuse its buffers afterwards). */
+    const collector = (): { sink: Writable; bytes: () => Buffer; writes: () => number } => {
+      const parts: Buffer[] = [];
+      const sink = new Writable({ highWaterMark: 1, write: (chunk: Buffer, _enc, done) => { parts.push(Buffer.from(chunk)); setImmediate(done); } });
+      return { sink, bytes: () => Buffer.concat(parts), writes: () => parts.length };
+    };
+
+    beforeEach(async () => {
+      digest = (await store.putBlob('r', Readable.from([big]))).digest;
+    });
+
+    it('as a Readable: the whole blob and each range exactly, in chunks of at most BLOB_CHUNK that the reader may keep', async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of store.readBlob('r', digest)) chunks.push(chunk as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(big));
+      assert.equal(chunks.length, 4);
+      assert.ok(chunks.every((c) => c.length <= BLOB_CHUNK));
+      for (const { start, end } of ranges) {
+        const got = await buffer(store.readBlob('r', digest, { start, end }));
+        assert.ok(got.equals(big.subarray(start, end + 1)), `range ${start}-${end}: ${got.length} bytes`);
+      }
+    });
+
+    it('sendTo: the whole blob and each range exactly, in BLOB_CHUNK writes, the sink ended and the file closed', async () => {
+      for (const range of [undefined, ...ranges]) {
+        const stream = store.readBlob('r', digest, range);
+        assert.ok(stream instanceof BlobFileStream);
+        const { sink, bytes, writes } = collector();
+        await stream.sendTo(sink);
+        const want = range ? big.subarray(range.start, range.end + 1) : big;
+        assert.ok(bytes().equals(want), `range ${range?.start}-${range?.end}: ${bytes().length} bytes`);
+        assert.equal(writes(), Math.ceil(want.length / BLOB_CHUNK));
+        assert.equal(sink.writableFinished, true);
+        assert.equal(stream.destroyed, true);
+      }
+    });
+
+    it(`sendTo keeps at most ${BLOB_SEND_BUFFERS} writes in flight to a sink that does not take them`, async () => {
+      const held: Array<() => void> = [];
+      const sink = new Writable({ highWaterMark: 1, write: (_chunk: Buffer, _enc, done) => void held.push(done) });
+      const eight = await store.putBlob('r', Readable.from([Buffer.alloc(8 * BLOB_CHUNK, 1)]));
+      const sent = (store.readBlob('r', eight.digest) as BlobFileStream).sendTo(sink);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(sink.writableLength, BLOB_SEND_BUFFERS * BLOB_CHUNK);
+      assert.equal(held.length, 1, 'the sink took the first write only');
+      let taken = 0;
+      while (!sink.writableFinished) {
+        if (held.length > 0) taken++;
+        assert.ok(sink.writableLength <= BLOB_SEND_BUFFERS * BLOB_CHUNK);
+        held.shift()?.();
+        await new Promise((r) => setImmediate(r));
+      }
+      await sent;
+      assert.equal(taken, 8);
+    });
+
+    it('sendTo rejects when the sink is destroyed midway, and closes the file; a missing file rejects with ENOENT before any write', async () => {
+      const sink = new PassThrough({ highWaterMark: 1 });
+      const stream = store.readBlob('r', digest) as BlobFileStream;
+      const sent = stream.sendTo(sink);
+      setTimeout(() => sink.destroy(), 50);
+      await assert.rejects(sent);
+      assert.equal(stream.destroyed, true);
+      const gone = new BlobFileStream(join(dir.path, 'no-such-blob'), 0, undefined);
+      const { sink: untouched, writes } = collector();
+      await assert.rejects(gone.sendTo(untouched), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+      assert.equal(writes(), 0);
+    });
   });
 });
