@@ -1,3 +1,4 @@
+import { DEFAULT_CIPHERS } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
@@ -7,6 +8,13 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import { loadGatewayTls, type GatewayTls } from './gateway-tls.js';
+
+/**
+ * Node's default order puts AES-256-GCM first; AES-128-GCM is as safe for TLS and ~6% cheaper per
+ * byte, which is what a registry serving 100 MiB blobs spends its CPU on (Go's servers, docker's
+ * distribution among them, prefer it too). Only the order changes, not the set.
+ */
+const AES_128_FIRST = ['TLS_AES_128_GCM_SHA256', ...DEFAULT_CIPHERS.split(':').filter((c) => c !== 'TLS_AES_128_GCM_SHA256')].join(':');
 
 export interface GatewayHttpsOptions {
   /** Address to listen on. @default '0.0.0.0' */
@@ -43,7 +51,7 @@ export class GatewayHttpsServer {
       stateDir: options.stateDir, certFile: options.certFile, keyFile: options.keyFile, now: ports.clock.now(), hosts: certificateHosts(options),
     });
     // No fastify logger at all, so no request lines: node tokens travel in query strings.
-    const app = Fastify({ https: { key: tls.keyPem, cert: tls.certPem }, logger: false, bodyLimit: 65_536, forceCloseConnections: true });
+    const app = Fastify({ https: { key: tls.keyPem, cert: tls.certPem, ciphers: AES_128_FIRST, honorCipherOrder: true }, logger: false, bodyLimit: 65_536, forceCloseConnections: true });
     app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, request, reply) => {
       // Fastify's own 4xx (validation, body too large, unsupported media type) are the client's to fix.
       const clientError = err.validation !== undefined || (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500);

@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { ManualClock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import { GatewayHttpsServer } from '../../gateway/http/gateway-https-server.js';
@@ -68,6 +69,17 @@ describe('gateway HTTPS server: node phone-home', function () {
     assert.equal(leaf.checkIssued(new X509Certificate(server.caPem)), true);
     assert.match(leaf.subjectAltName!, /IP Address:127\.0\.0\.1/);
     assert.match(leaf.subjectAltName!, /DNS:localhost/);
+  });
+
+  it('prefers TLS_AES_128_GCM_SHA256 over the client's order (blob pulls spend their CPU on the cipher)', async () => {
+    const cipher = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: Number(new URL(server.url).port), ca: server.caPem, servername: 'localhost' }, () => {
+        resolve(socket.getCipher().name);
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+    assert.equal(cipher, 'TLS_AES_128_GCM_SHA256');
   });
 
   it('a node with its token in the query reports ready with a form-encoded body: 200 {ok:true}, journaled, waiters woken', async () => {
