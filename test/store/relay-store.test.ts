@@ -54,7 +54,7 @@ function storeSuite(engine: 'sqlite' | 'postgres', open: () => Promise<{ target:
       const again = await openDatabase(target);
       await again.close();
       const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(database.db);
-      assert.deepEqual(rows.rows.map((r) => r.name), ['0001_initial', '0002_tunnel_routing', '0003_clusters', '0004_pack_sync'], 'each once');
+      assert.deepEqual(rows.rows.map((r) => r.name), ['0001_initial', '0002_tunnel_routing', '0003_clusters', '0004_pack_sync', '0005_pack_sync_order'], 'each once');
     });
 
     it('creates a tenant with a default project, an admin and a working API key', async () => {
