@@ -58,7 +58,8 @@ program.command('deploy')
   .option('--network <name>', 'network for the NIC')
   .option('--folder <path>', 'VM folder')
   .option('--name <name>', 'VM name', 'pcg-installer')
-  .option('--prop <key=value...>', 'vApp property, e.g. pcg.relayUrl=https://relay.example.com (repeatable)')
+  .option('--prop <key=value...>', 'vApp property, e.g. pcg.relayUrl=https://relay.example.com (repeatable); not for password properties')
+  .option('--prop-file <file>', 'vApp properties from a file of mode 0600, JSON {"key": "value"} or key=value lines: where pcg.pairingCode and pcg.setupToken go')
   .action(async (ova: string, options: Partial<Pick<DeployOptions, 'vcenterHost' | 'vcenterUser' | 'vcenterPasswordFile' | 'datacenter'>> & Omit<DeployOptions, 'vcenterHost' | 'vcenterUser' | 'vcenterPasswordFile' | 'datacenter'>) => {
     const required = {
       vcenterHost: requireFlag(options.vcenterHost, 'vcenter-host'),

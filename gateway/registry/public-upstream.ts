@@ -122,6 +122,9 @@ export class PublicUpstream {
 
   async #dispatcher(): Promise<Agent> {
     const { certPem, keyPem } = await this.credentials();
+    // close() may have run while the credentials were read: a pool built now would belong to
+    // nobody (close() already took the last one) and keep its sockets open.
+    if (this.#closed) throw new RegistryUnreachableError('the gateway registry is closing');
     if (this.#agent?.certPem === certPem) return this.#agent.dispatcher;
     const old = this.#agent;
     const timeout = this.options.idleTimeoutMs ?? 30_000;

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { BlobInfo, ContentStore, Digest, StoredManifest } from '../../proto/registry/content-store.js';
-import { parseManifest } from '../../proto/registry/manifest-parser.js';
+import { parseManifest, type ParsedManifest } from '../../proto/registry/manifest-parser.js';
 import { isSha256Digest, isTag } from '../../proto/registry/oci-grammar.js';
 import { PACK_REPOSITORY_PREFIX, sha256Digest } from '../../proto/registry/pack-artifact.js';
 import { RegistryError } from '../../proto/registry/registry-error.js';
@@ -99,7 +99,7 @@ export class PullThroughStore implements ContentStore {
     if (claimed !== undefined && claimed !== digest) {
       throw new RegistryUnreachableError(`the relay sent a manifest for ${repo}:${reference} whose digest is ${digest}, not ${claimed}; nothing was stored`);
     }
-    const parsed = parseManifest(fetched.bytes, fetched.mediaType);
+    const parsed = upstreamManifest(repo, reference, fetched.bytes, fetched.mediaType);
     if (parsed.refs.manifests.length > 0 && depth >= MAX_DEPTH) throw new RegistryUnreachableError(`the relay's ${repo}:${reference} nests indexes deeper than ${MAX_DEPTH}`);
     const sizes = descriptorSizes(fetched.bytes);
     for (const blob of parsed.refs.blobs) {
@@ -192,6 +192,20 @@ export class PullThroughStore implements ContentStore {
 }
 
 const pullsThrough = (repo: string): boolean => repo.startsWith(PACK_REPOSITORY_PREFIX);
+
+/**
+ * Parses what the relay sent. A manifest the parser refuses is the relay misbehaving, not the
+ * client's request (a MANIFEST_INVALID 400 would tell the client to fix what it sent): it is
+ * answered as the relay being unusable, 503, like any other bad answer from upstream.
+ */
+function upstreamManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): ParsedManifest {
+  try {
+    return parseManifest(bytes, mediaType);
+  } catch (err) {
+    if (!(err instanceof RegistryError)) throw err;
+    throw new RegistryUnreachableError(`the relay sent an invalid manifest for ${repo}:${reference} (${err.detail ?? err.message}); nothing was stored`, err);
+  }
+}
 
 /** digest → size of every descriptor in a manifest (config, layers, manifests), to check what arrives. */
 function descriptorSizes(bytes: Buffer): Map<string, number> {

@@ -1,4 +1,5 @@
-import { Transform } from 'node:stream';
+import { basename } from 'node:path';
+import { pipeline, Transform } from 'node:stream';
 import { PcgError } from '../../proto/errors.js';
 import { findById, findByInventoryPath } from '../../gateway/vsphere/finder.js';
 import { HttpNfcLease, type LeaseInfo } from '../../gateway/vsphere/http-nfc-lease.js';
@@ -13,6 +14,7 @@ import { resolvePlacement, type PlacementRequest } from './deploy-placement.js';
 import { openOvaEntry } from './open-ova-entry.js';
 import type { OvfProperty } from './parse-ovf-descriptor.js';
 import { readOva, type OvaContents } from './read-ova.js';
+import { VerifiedEntryStream, type VerifiedEntry } from './verified-entry-stream.js';
 
 export interface DeployOvaOptions {
   readonly ovaPath: string;
@@ -52,20 +54,23 @@ export interface DeployResult {
 /**
  * The value of every property the descriptor declares: the admin's, else the descriptor's default.
  * A key the descriptor does not declare (a typo) or does not let the admin set is refused before
- * vCenter is asked anything.
+ * vCenter is asked anything; `where` names the flag or file it came from.
  */
-export function propertyMapping(declared: readonly OvfProperty[], given: Readonly<Record<string, string>>): Array<{ key: string; value: string }> {
+export function propertyMapping(declared: readonly OvfProperty[], given: Readonly<Record<string, string>>,
+  where: (key: string) => string = (key) => `--prop ${key}`): Array<{ key: string; value: string }> {
   for (const key of Object.keys(given)) {
     const property = declared.find((p) => p.key === key);
-    if (!property) throw new PcgError('PCG_ERR_CONFIG_INVALID', `--prop ${key}: the OVA declares no such property (it has ${declared.map((p) => p.key).join(', ')})`);
-    if (!property.userConfigurable) throw new PcgError('PCG_ERR_CONFIG_INVALID', `--prop ${key}: the OVA does not let it be set`);
+    if (!property) throw new PcgError('PCG_ERR_CONFIG_INVALID', `${where(key)}: the OVA declares no such property (it has ${declared.map((p) => p.key).join(', ')})`);
+    if (!property.userConfigurable) throw new PcgError('PCG_ERR_CONFIG_INVALID', `${where(key)}: the OVA does not let it be set`);
   }
   return declared.filter((p) => p.userConfigurable).map((p) => ({ key: p.key, value: given[p.key] ?? p.defaultValue }));
 }
 
 /**
  * Deploys an OVA as an admin would in the vSphere Client: verify the OVA, CreateImportSpec,
- * ImportVApp, upload each disk to the lease straight from the OVA, HttpNfcLeaseComplete.
+ * ImportVApp, upload each disk to the lease straight from the OVA, HttpNfcLeaseComplete. The
+ * upload reads the OVA again: its bytes are hashed on the way and must be the ones verified, or
+ * the lease is aborted before it is completed.
  *
  * ```
  *  readOva ─ CreateImportSpec ─ ImportVApp ─ lease ready ─ POST vmdk (progress every 2 s) ─ Complete
@@ -92,7 +97,7 @@ export async function deployOva(options: DeployOvaOptions): Promise<DeployResult
   try {
     info = await lease.waitReady();
     emit({ step: 'lease-ready', vm: info.entity });
-    const uploadedBytes = await uploadAll(options, ova.files, spec.fileItems, info, lease, emit);
+    const uploadedBytes = await uploadAll(options, ova, spec.fileItems, info, lease, emit);
     await lease.complete();
     return { vm: info.entity, uploadedBytes, warnings: spec.warnings };
   } catch (err) {
@@ -105,9 +110,9 @@ export async function deployOva(options: DeployOvaOptions): Promise<DeployResult
   }
 }
 
-async function uploadAll(options: DeployOvaOptions, files: ReadonlyArray<{ name: string; size: number }>, items: readonly ImportFileItem[],
+async function uploadAll(options: DeployOvaOptions, ova: OvaContents, items: readonly ImportFileItem[],
   info: LeaseInfo, lease: HttpNfcLease, emit: (event: DeployEvent) => void): Promise<number> {
-  const total = items.reduce((n, item) => n + (files.find((f) => f.name === item.path)?.size ?? 0), 0);
+  const total = items.reduce((n, item) => n + (ova.files.find((f) => f.name === item.path)?.size ?? 0), 0);
   let sent = 0;
   let reporting: Promise<void> | undefined;
   let reportError: Error | undefined;
@@ -123,20 +128,36 @@ async function uploadAll(options: DeployOvaOptions, files: ReadonlyArray<{ name:
     for (const item of items) {
       const device = info.deviceUrls.find((d) => d.importKey === item.deviceId);
       if (!device) throw new PcgError('PCG_ERR_VCENTER_FAULT', `the lease has no URL for ${item.path} (${item.deviceId})`);
+      const verified = verifiedEntry(ova, item.path);
       const { stream, size } = await openOvaEntry(options.ovaPath, item.path);
-      const counted = stream.pipe(new Transform({
+      if (size !== verified.size) {
+        stream.destroy();
+        throw new PcgError('PCG_ERR_OVA_INVALID', `${verified.ova}: ${item.path} is ${size} bytes now; it had ${verified.size} when verified`);
+      }
+      const check = new VerifiedEntryStream(verified);
+      const counted = new Transform({
         transform(chunk: Buffer, _encoding, done) {
           sent += chunk.length;
           emit({ step: 'upload', file: item.path, sent, total });
           if (reportError) done(reportError);
           else done(null, chunk);
         },
-      }));
-      stream.on('error', (err) => counted.destroy(err));
-      await nfcUpload({
-        url: device.url, sslThumbprint: device.sslThumbprint, vcenterHost: options.vcenterHost, trust: options.trust,
-        create: item.create, body: counted, size, ...(options.signal ? { signal: options.signal } : {}),
-      }).finally(() => stream.destroy());
+      });
+      // Errors go to the end of the chain (the upload's body); nfcUpload reports them.
+      pipeline(stream, check, counted, () => undefined);
+      try {
+        await nfcUpload({
+          url: device.url, sslThumbprint: device.sslThumbprint, vcenterHost: options.vcenterHost, trust: options.trust,
+          create: item.create, body: counted, size, ...(options.signal ? { signal: options.signal } : {}),
+        });
+      } catch (err) {
+        // The upload failed because the bytes differ: that is the error to report, not the broken-off request.
+        throw check.failure ?? err;
+      } finally {
+        stream.destroy();
+      }
+      // vCenter had every byte, so the check saw them all; asserted anyway: nothing unverified is completed.
+      if (!check.matched) throw check.failure ?? new PcgError('PCG_ERR_OVA_INVALID', `${verified.ova}: ${item.path} was uploaded without its digest being checked`);
     }
     if (reportError) throw reportError;
     return sent;
@@ -144,6 +165,15 @@ async function uploadAll(options: DeployOvaOptions, files: ReadonlyArray<{ name:
     clearInterval(timer);
     await reporting;
   }
+}
+
+/** The manifest's digest and the size readOva verified for one file of the OVA. */
+function verifiedEntry(ova: OvaContents, file: string): VerifiedEntry {
+  const entry = ova.manifest.find((m) => m.file === file);
+  const read = ova.files.find((f) => f.name === file);
+  // readOva refuses a referenced file the manifest does not list; an OvaContents built otherwise is refused here.
+  if (!entry || !read) throw new PcgError('PCG_ERR_OVA_INVALID', `${basename(ova.path)}: ${file} was not verified against the manifest ${ova.manifestName}`);
+  return { ova: basename(ova.path), file, algorithm: entry.algorithm, digest: entry.digest, size: read.size };
 }
 
 /**

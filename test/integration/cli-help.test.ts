@@ -44,7 +44,7 @@ const COMMANDS: ReadonlyArray<{ binary: Binary; path: string[]; mentions: string
   { binary: INSTALLER, path: ['first-boot'], mentions: ['--ovf-env', '--root', ...INSTALLER_PATHS], leaf: true },
   {
     binary: INSTALLER, path: ['deploy'], leaf: true, mentions: ['--vcenter-host', '--vcenter-user', '--vcenter-password-file', '--vcenter-thumbprint',
-      '--datacenter', '--cluster', '--datastore', '--network', '--folder', '--name', '--prop', 'ova'],
+      '--datacenter', '--cluster', '--datastore', '--network', '--folder', '--name', '--prop', '--prop-file', 'ova'],
   },
 ];
 

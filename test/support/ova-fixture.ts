@@ -37,7 +37,7 @@ export interface ProxiedRequest {
   readonly contentType: string | undefined;
   readonly bytes: number;
   readonly sha256: string;
-  /** vcsim's status, or 0 when the proxy cut the request. */
+  /** vcsim's status, or 0 when the request never reached vcsim (the proxy cut it, or the client broke it off). */
   readonly status: number;
 }
 
@@ -75,14 +75,19 @@ export class VcsimProxy {
     const chunks: Buffer[] = [];
     let bytes = 0;
     let cut = false;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      hash.update(chunk);
-      chunks.push(chunk);
-      if (nfc && this.cutNfcAfter !== undefined && bytes >= this.cutNfcAfter) {
-        cut = true;
-        break;
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        hash.update(chunk);
+        chunks.push(chunk);
+        if (nfc && this.cutNfcAfter !== undefined && bytes >= this.cutNfcAfter) {
+          cut = true;
+          break;
+        }
       }
+    } catch {
+      // The client gave up mid-body (an upload it aborted): nothing to forward.
+      cut = true;
     }
     // Held whole before forwarding: the test's disks are a few MiB.
     const body = Buffer.concat(chunks);

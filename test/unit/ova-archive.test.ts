@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { assembleOva } from '../../installer-ova/ovf/assemble-ova.js';
@@ -9,6 +10,7 @@ import { buildOvfDescriptor } from '../../installer-ova/ovf/ovf-descriptor.js';
 import { openOvaEntry } from '../../installer-ova/ovf/open-ova-entry.js';
 import { formatManifest, parseManifest } from '../../installer-ova/ovf/ova-manifest.js';
 import { readOva } from '../../installer-ova/ovf/read-ova.js';
+import { VerifiedEntryStream } from '../../installer-ova/ovf/verified-entry-stream.js';
 import { PcgError } from '../../proto/errors.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -172,5 +174,60 @@ describe('OVA assembly and reading (assembleOva, readOva)', function () {
     });
     assert.deepEqual(parseManifest(`SHA256(a.ovf)= ${'a'.repeat(40)}\n`), { badLine: 1, reason: 'SHA256 digest of a.ovf has 40 hex digits, not 64' });
     assert.deepEqual(parseManifest(`SHA1(a)= ${'a'.repeat(40)}\nSHA1(a)= ${'a'.repeat(40)}\n`), { badLine: 2, reason: 'a is listed twice' });
+  });
+
+  describe('VerifiedEntryStream: the upload passes on only the bytes readOva verified', () => {
+    const data = randomBytes(200_000);
+    const entry = { ova: 'x.ova', file: 'x.vmdk', algorithm: 'SHA256', digest: sha256(data), size: data.length };
+    /** Feeds `input` in 64 KiB chunks; what came out, and the error the stream ended with. */
+    async function through(stream: VerifiedEntryStream, input: Buffer): Promise<{ out: Buffer; err: unknown }> {
+      const chunks = Array.from({ length: Math.ceil(input.length / 65_536) }, (_, i) => input.subarray(i * 65_536, (i + 1) * 65_536));
+      const out: Buffer[] = [];
+      const err = await pipeline(Readable.from(chunks), stream, new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          out.push(chunk);
+          done();
+        },
+      })).then(() => undefined, (e: unknown) => e);
+      return { out: Buffer.concat(out), err };
+    }
+
+    it('the verified bytes pass unchanged and it says so', async () => {
+      const stream = new VerifiedEntryStream(entry);
+      const { out, err } = await through(stream, data);
+      assert.equal(err, undefined);
+      assert.deepEqual(out, data);
+      assert.deepEqual([stream.matched, stream.failure], [true, undefined]);
+    });
+
+    it('one byte differs: PCG_ERR_OVA_INVALID with both digests, and the chunk that would complete the file is held back', async () => {
+      const changed = Buffer.from(data);
+      changed.writeUInt8(changed.readUInt8(1000) ^ 0x01, 1000);
+      const stream = new VerifiedEntryStream(entry);
+      const { out, err } = await through(stream, changed);
+      assert.ok(err instanceof PcgError);
+      assert.equal(err.code, 'PCG_ERR_OVA_INVALID');
+      assert.equal(err.message, `x.ova: x.vmdk changed after it was verified (read for the upload: SHA256 ${sha256(changed)}, verified ${sha256(data)}); the import was aborted${HINT}`);
+      assert.equal(out.length, 3 * 65_536, 'the last 3392 bytes are not passed on');
+      assert.deepEqual([stream.matched, stream.failure], [false, err]);
+    });
+
+    it('shorter or longer than verified: refused', async () => {
+      const short = await through(new VerifiedEntryStream(entry), data.subarray(0, 150_000));
+      assert.equal((short.err as Error).message, `x.ova: x.vmdk changed after it was verified (read for the upload: 150000 of the 200000 bytes verified); the import was aborted${HINT}`);
+      const long = await through(new VerifiedEntryStream(entry), Buffer.concat([data, Buffer.from('!')]));
+      assert.equal((long.err as Error).message, `x.ova: x.vmdk changed after it was verified (read for the upload: more than the 200000 bytes verified); the import was aborted${HINT}`);
+      assert.ok(long.out.length < data.length);
+    });
+
+    it('SHA1 manifests (older ovftool) are checked with SHA1; an empty file too', async () => {
+      const sha1 = createHash('sha1').update(data).digest('hex');
+      assert.equal((await through(new VerifiedEntryStream({ ...entry, algorithm: 'SHA1', digest: sha1 }), data)).err, undefined);
+      const empty = new VerifiedEntryStream({ ...entry, size: 0, digest: sha256('') });
+      assert.equal((await through(empty, Buffer.alloc(0))).err, undefined);
+      assert.equal(empty.matched, true);
+      const wrong = await through(new VerifiedEntryStream({ ...entry, size: 0, digest: sha256('x') }), Buffer.alloc(0));
+      assert.equal((wrong.err as PcgError).code, 'PCG_ERR_OVA_INVALID');
+    });
   });
 });

@@ -23,7 +23,7 @@ const SOURCES = new URL('../../../../gateway/vsphere/', import.meta.url);
 const IMPORT_SOURCES = ['ovf-import.ts', 'http-nfc-lease.ts', 'nfc-upload.ts'];
 
 const GIVEN = { 'pcg.relayUrl': 'https://relay.example.test/', 'pcg.pairingCode': 'ABCD-EFGH-JKMN-PQRS', 'pcg.network': 'static', 'pcg.ip': '192.0.2.10' };
-const props = Object.entries(GIVEN).flatMap(([k, v]) => ['--prop', `${k}=${v}`]);
+const HINT = '. The OVA is damaged or altered (the file named); download it again from the portal.';
 
 interface VmView {
   readonly devices: Array<{ type: string; key: string; controllerKey: string }>;
@@ -48,6 +48,9 @@ describe('OVA import into vSphere (pcg-installer deploy against vcsim)', functio
   let ovaPath: string;
   let vmdkBytes: Buffer;
   const passwordFile = join(dir.path, 'vcenter-password');
+  /** The pairing code (a password property) goes in a file; the rest on the command line. */
+  const propFile = join(dir.path, 'props');
+  const props = [...Object.entries(GIVEN).filter(([k]) => k !== 'pcg.pairingCode').flatMap(([k, v]) => ['--prop', `${k}=${v}`]), '--prop-file', propFile];
   const recorded: RecordedRequest[] = [];
 
   before(async () => {
@@ -58,6 +61,7 @@ describe('OVA import into vSphere (pcg-installer deploy against vcsim)', functio
     vmdkBytes = readFileSync(vmdk);
     ({ ovaPath } = await assembleOva({ vmdkPath: vmdk, capacityBytes: 16 * 1048576, outDir: dir.path, name: 'pcg-installer', version: '0.1.0' }));
     writeFileSync(passwordFile, vcsim.password, { mode: 0o600 });
+    writeFileSync(propFile, `# secrets of the deploy\npcg.pairingCode=${GIVEN['pcg.pairingCode']}\n`, { mode: 0o600 });
   });
   after(async () => {
     await session?.close();
@@ -69,6 +73,22 @@ describe('OVA import into vSphere (pcg-installer deploy against vcsim)', functio
   const deploy = (ova: string, name: string, extra: string[] = []) => runCli(INSTALLER_CLI, ['deploy', ova,
     '--vcenter-host', proxy.host, '--vcenter-user', vcsim.user, '--vcenter-password-file', passwordFile, '--vcenter-thumbprint', proxy.thumbprint,
     '--datacenter', 'DC0', '--cluster', 'DC0_C0', '--network', 'VM Network', '--name', name, ...extra]);
+
+  /** A copy of the OVA with one byte of its vmdk flipped, and the digests of the good and the altered vmdk. */
+  function tamperedBytes(): { bytes: Buffer; good: string; bad: string } {
+    const bytes = readFileSync(ovaPath);
+    const pad = (n: number) => Math.ceil(n / 512) * 512;
+    const ovfSize = statSync(join(dir.path, 'pcg-installer.ovf')).size;
+    const mfSize = statSync(join(dir.path, 'pcg-installer.mf')).size;
+    const vmdkAt = 512 + pad(ovfSize) + 512 + pad(mfSize) + 512;
+    assert.deepEqual(bytes.subarray(vmdkAt, vmdkAt + 64), vmdkBytes.subarray(0, 64), 'the vmdk starts where computed');
+    bytes.writeUInt8(bytes.readUInt8(vmdkAt + 70_000) ^ 0x01, vmdkAt + 70_000);
+    return {
+      bytes,
+      good: createHash('sha256').update(vmdkBytes).digest('hex'),
+      bad: createHash('sha256').update(bytes.subarray(vmdkAt, vmdkAt + vmdkBytes.length)).digest('hex'),
+    };
+  }
 
   const vmCount = async (): Promise<number> => (await readInventory(session)).counts.vm;
 
@@ -128,21 +148,12 @@ describe('OVA import into vSphere (pcg-installer deploy against vcsim)', functio
 
   it('a tampered OVA (one byte of the vmdk changed) is refused with PCG_ERR_OVA_INVALID naming the vmdk, before any vCenter call', async () => {
     const tampered = join(dir.path, 'tampered.ova');
-    copyFileSync(ovaPath, tampered);
-    const bytes = readFileSync(tampered);
-    const pad = (n: number) => Math.ceil(n / 512) * 512;
-    const ovfSize = statSync(join(dir.path, 'pcg-installer.ovf')).size;
-    const mfSize = statSync(join(dir.path, 'pcg-installer.mf')).size;
-    const vmdkAt = 512 + pad(ovfSize) + 512 + pad(mfSize) + 512;
-    assert.deepEqual(bytes.subarray(vmdkAt, vmdkAt + 64), vmdkBytes.subarray(0, 64), 'the vmdk starts where computed');
-    bytes.writeUInt8(bytes.readUInt8(vmdkAt + 70_000) ^ 0x01, vmdkAt + 70_000);
+    const { bytes, good, bad } = tamperedBytes();
     writeFileSync(tampered, bytes);
     const before = { vms: await vmCount(), requests: proxy.requests.length };
 
     const run = await deploy(tampered, 'pcg-installer-tampered', props);
     assert.equal(run.code, 1);
-    const good = createHash('sha256').update(vmdkBytes).digest('hex');
-    const bad = createHash('sha256').update(bytes.subarray(vmdkAt, vmdkAt + vmdkBytes.length)).digest('hex');
     assert.equal(run.stderr, `PCG_ERR_OVA_INVALID: tampered.ova: pcg-installer-disk1.vmdk: SHA256 differs from the manifest (manifest ${good}, file ${bad}). The OVA is damaged or altered (the file named); download it again from the portal.\n`);
     assert.equal(run.stdout, '');
     assert.equal(proxy.requests.length, before.requests, 'no request reached vCenter');
@@ -170,11 +181,79 @@ describe('OVA import into vSphere (pcg-installer deploy against vcsim)', functio
     assert.equal(await vmCount(), before);
   });
 
+  it('the OVA altered between its verification and the upload: PCG_ERR_OVA_INVALID, the lease aborted before completion, not every byte sent, no VM', async () => {
+    const swapped = join(dir.path, 'swapped.ova');
+    copyFileSync(ovaPath, swapped);
+    const { bytes, good, bad } = tamperedBytes();
+    const methods: string[] = [];
+    const events: DeployEvent[] = [];
+    const recording = await VimSession.login({ ...vcsim.connection(), onRequest: (method) => methods.push(method) });
+    const before = { vms: await vmCount(), requests: proxy.requests.length };
+    let failed: unknown;
+    try {
+      failed = await deployOva({
+        ovaPath: swapped, session: recording, properties: {}, name: 'pcg-installer-swapped', vcenterHost: proxy.host, trust: { thumbprint: proxy.thumbprint },
+        placement: { datacenter: 'DC0', cluster: 'DC0_C0', datastore: 'LocalDS_0', network: 'VM Network', folder: '' },
+        onEvent: (e) => {
+          events.push(e);
+          // readOva has verified the file; the upload reads it again from here on.
+          if (e.step === 'lease-ready') writeFileSync(swapped, bytes);
+        },
+      }).then(() => undefined, (err: unknown) => err);
+    } finally {
+      await recording.close();
+    }
+    assert.ok(failed instanceof PcgError, String(failed));
+    assert.equal(failed.code, 'PCG_ERR_OVA_INVALID');
+    assert.equal(failed.message, `swapped.ova: pcg-installer-disk1.vmdk changed after it was verified (read for the upload: SHA256 ${bad}, verified ${good}); the import was aborted${HINT}`);
+    assert.deepEqual(events.map((e) => e.step).filter((s) => s !== 'upload'), ['verified', 'import-spec', 'lease-ready', 'aborted']);
+    assert.deepEqual(events.at(-1), { step: 'aborted', vmRemoved: true });
+    assert.ok(methods.includes('HttpNfcLeaseAbort') && !methods.includes('HttpNfcLeaseComplete'), methods.join(' '));
+    const nfc = proxy.requests.slice(before.requests).filter((r) => r.path.startsWith('/nfc/'));
+    assert.equal(nfc.length, 1);
+    assert.equal(nfc[0]!.status, 0, 'the upload never reached vcsim');
+    assert.ok(nfc[0]!.bytes < vmdkBytes.length, `${nfc[0]!.bytes} of ${vmdkBytes.length} bytes sent: the last chunk is held back`);
+    assert.equal(await findByInventoryPath(session, '/DC0/vm/pcg-installer-swapped'), undefined);
+    assert.equal(await vmCount(), before.vms);
+  });
+
   it('an unknown --prop key is refused before vCenter is asked anything (exit 2)', async () => {
     const from = proxy.requests.length;
     const run = await deploy(ovaPath, 'pcg-installer-typo', ['--prop', 'pcg.relayURL=https://x']);
     assert.equal(run.code, 2);
     assert.equal(run.stderr, `PCG_ERR_CONFIG_INVALID: --prop pcg.relayURL: the OVA declares no such property (it has ${APPLIANCE_PROPERTIES.map((p) => p.key).join(', ')}). Fix the named configuration key (file, PCG_* environment variable or flag).\n`);
+    assert.equal(proxy.requests.length, from, 'no request reached vCenter');
+  });
+
+  it('a password property on the command line is refused, naming the key and --prop-file, before anything is read (exit 2)', async () => {
+    const from = proxy.requests.length;
+    const run = await deploy(ovaPath, 'pcg-installer-exposed', ['--prop', 'pcg.relayUrl=https://relay.example.test/', '--prop', `pcg.pairingCode=${GIVEN['pcg.pairingCode']}`]);
+    assert.equal(run.code, 2);
+    assert.equal(run.stderr, 'PCG_ERR_CONFIG_INVALID: --prop pcg.pairingCode: a password property is not taken from the command line (ps and shell history show it); '
+      + 'put it in a --prop-file of mode 0600. Fix the named configuration key (file, PCG_* environment variable or flag).\n');
+    assert.ok(!run.stderr.includes(GIVEN['pcg.pairingCode']));
+    const token = await deploy(ovaPath, 'pcg-installer-exposed', ['--prop', 'pcg.setupToken=not-on-the-command-line']);
+    assert.deepEqual([token.code, /^PCG_ERR_CONFIG_INVALID: --prop pcg\.setupToken: a password property/.test(token.stderr), token.stderr.includes('not-on-the-command-line')], [2, true, false]);
+    assert.equal(proxy.requests.length, from, 'no request reached vCenter');
+  });
+
+  it('--prop-file: a file others can read is refused; JSON works too, its keys checked like --prop ones; a key in both is refused', async () => {
+    const from = proxy.requests.length;
+    const open = join(dir.path, 'props-0644');
+    writeFileSync(open, `pcg.pairingCode=${GIVEN['pcg.pairingCode']}\n`, { mode: 0o644 });
+    const readable = await deploy(ovaPath, 'pcg-installer-0644', ['--prop-file', open]);
+    assert.equal(readable.code, 2);
+    assert.equal(readable.stderr, `PCG_ERR_CONFIG_INVALID: --prop-file: ${open} has mode 644; make it 0600. Fix the named configuration key (file, PCG_* environment variable or flag).\n`);
+    const json = join(dir.path, 'props.json');
+    writeFileSync(json, JSON.stringify({ 'pcg.pairingCode': GIVEN['pcg.pairingCode'], 'pcg.relayURL': 'https://x' }), { mode: 0o600 });
+    const typo = await deploy(ovaPath, 'pcg-installer-json', ['--prop-file', json]);
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stderr, `PCG_ERR_CONFIG_INVALID: --prop-file ${json}: pcg.relayURL: the OVA declares no such property (it has ${APPLIANCE_PROPERTIES.map((p) => p.key).join(', ')}). `
+      + 'Fix the named configuration key (file, PCG_* environment variable or flag).\n');
+    const twice = await deploy(ovaPath, 'pcg-installer-twice', ['--prop', 'pcg.relayURL=https://y', '--prop-file', json]);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, new RegExp(`^PCG_ERR_CONFIG_INVALID: pcg\\.relayURL: given with --prop and in --prop-file ${json}; give it once\\. `));
+    for (const run of [readable, typo, twice]) assert.ok(!run.stderr.includes(GIVEN['pcg.pairingCode']) && run.stdout === '');
     assert.equal(proxy.requests.length, from, 'no request reached vCenter');
   });
 
