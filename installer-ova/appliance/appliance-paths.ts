@@ -13,7 +13,7 @@ export interface AppliancePaths {
   readonly gatewayConfigFile: string;
   /** The OVF environment as last read at boot (0600: it carries the pairing code). */
   readonly ovfEnvFile: string;
-  /** A getty issue snippet (agetty reads /run/issue.d): the wizard URL, fingerprint and token. */
+  /** A getty issue snippet (agetty reads /run/issue.d): the wizard URL and fingerprint, never the token (only tty1 shows it: guest/console-issue.ts). */
   readonly consoleIssueFile: string;
 }
 

@@ -6,13 +6,14 @@ import { systemClock } from '../../proto/clock.js';
 import { APPLIANCE_PATHS } from '../appliance/appliance-paths.js';
 import { APPLIANCE_PROPERTIES, type ApplianceValues } from '../appliance/appliance-properties.js';
 import { readSetupRecord } from '../setup/setup-record.js';
-import { ensureSetupToken, SETUP_TOKEN_FILE } from '../setup/setup-token.js';
+import { SETUP_TOKEN_FILE } from '../setup/setup-token.js';
 import { loadWizardTls, machineHosts } from '../wizard/wizard-tls.js';
 import { AUTO_SETUP_FILE, AUTO_SETUP_REPORT_FILE, autoSetupSettings } from './auto-setup-settings.js';
-import { renderConsoleBanner } from './console-banner.js';
+import { writeConsoleIssues } from './console-issue.js';
 import { applyGuestSettings } from './guest-apply.js';
 import { findOvfEnvironment } from './ovf-environment-source.js';
 import { parseOvfEnvironment } from './ovf-environment.js';
+import { applySetupTokenProperty } from './setup-token-property.js';
 
 export interface FirstBootOptions {
   readonly ovfEnv?: string;
@@ -32,8 +33,8 @@ const WIZARD_PORT = 5080;
  *   OVF environment (--ovf-env, else the "OVF ENV" CD, else guestinfo, else none)
  *     → installer-dir/ovf-env.xml (0600)
  *     → network, NTP, proxy, SSH key (guest-apply.ts)
- *     → setup token (pcg.setupToken, else generated once), wizard certificate
- *     → console banner (URL, token, fingerprint)
+ *     → setup token (pcg.setupToken when the wizard accepts it, else generated once), wizard certificate
+ *     → console banners (URL, fingerprint; the token on tty1 only: console-issue.ts)
  *     → auto-setup.json when a pairing code and relay endpoint were given (pcg-auto-setup.service)
  *
  * Every path is under --root, so tests run it on the host against a temp dir. A refused property
@@ -68,18 +69,17 @@ export async function firstBootCommand(options: FirstBootOptions): Promise<void>
   const configured = (await readSetupRecord(installerDir)) !== undefined;
   let shownToken: string | undefined;
   if (!configured) {
-    const given = values['pcg.setupToken'] ?? '';
-    if (given) await writeFileAtomic(join(installerDir, SETUP_TOKEN_FILE), `${given}\n`, 0o600);
-    const { token, created } = await ensureSetupToken(installerDir);
-    if (!given) shownToken = token.reveal();
-    log(`first-boot: setup token ${given ? 'from pcg.setupToken' : created ? 'generated' : 'kept'} (${SETUP_TOKEN_FILE}, 0600)`);
+    const token = await applySetupTokenProperty(values, installerDir);
+    shownToken = token.shown;
+    if (token.problem) {
+      report.problems.push(token.problem);
+      log(`first-boot: not applied: ${token.problem}`);
+    }
+    log(`first-boot: setup token ${token.summary} (${SETUP_TOKEN_FILE}, 0600)`);
   }
   // Made now rather than by the wizard, so the console shows the fingerprint before anyone connects.
   const tls = await loadWizardTls(installerDir, machineHosts(), systemClock.now());
-  const issueFile = under(APPLIANCE_PATHS.consoleIssueFile);
-  await mkdir(dirname(issueFile), { recursive: true, mode: 0o755 });
-  const banner = renderConsoleBanner({ port: WIZARD_PORT, fingerprint: tls.fingerprint, token: shownToken, configured, problems: report.problems });
-  await writeFileAtomic(issueFile, banner, 0o600);
+  await writeConsoleIssues(options.root, { port: WIZARD_PORT, fingerprint: tls.fingerprint, token: shownToken, configured, problems: report.problems });
   log(`first-boot: wizard certificate SHA-256 ${tls.fingerprint}`);
 
   const settings = configured ? undefined : autoSetupSettings(values);

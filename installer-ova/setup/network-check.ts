@@ -1,5 +1,5 @@
 import { PcgError } from '../../proto/errors.js';
-import type { CheckReport } from '../wizard/wizard-api.js';
+import type { CheckReport } from './check-report-schema.js';
 import { CheckRecorder } from './check-report.js';
 import type { NetworkSettings } from './setup-settings.js';
 

@@ -38,8 +38,10 @@ export function tcpProbe(host: string, port: number, timeoutMs: number, code: Er
 }
 
 /**
- * Asks the proxy to CONNECT to `host:port` and closes the tunnel at once. A proxy that is down
- * or refuses (403, 407, 502…) gives PCG_ERR_PROXY_UNREACHABLE with its status line.
+ * Asks the proxy to CONNECT to `host:port` and closes the tunnel at once, with the URL's
+ * credentials as Basic Proxy-Authorization (as the gateway's proxy agent sends them). A proxy that
+ * is down or refuses (403, 407, 502…) gives PCG_ERR_PROXY_UNREACHABLE with its status line;
+ * messages name the proxy by host only, never with its credentials.
  */
 export function proxyConnectProbe(proxyUrl: URL, host: string, port: number, timeoutMs: number): Promise<void> {
   const target = hostPort(host, port);
@@ -55,7 +57,7 @@ export function proxyConnectProbe(proxyUrl: URL, host: string, port: number, tim
     };
     const req = request({
       host: proxyUrl.hostname.replace(/^\[|\]$/g, ''), port: Number(proxyUrl.port || (proxyUrl.protocol === 'https:' ? 443 : 80)),
-      method: 'CONNECT', path: target, headers: { host: target }, agent: false,
+      method: 'CONNECT', path: target, headers: { host: target, ...proxyAuthorization(proxyUrl) }, agent: false,
     });
     const timer = setTimeout(() => settle(new PcgError('PCG_ERR_PROXY_UNREACHABLE', `proxy ${proxyUrl.host} did not answer CONNECT ${target} within ${timeoutMs} ms`)), timeoutMs);
     req.once('connect', (res, socket: Socket) => {
@@ -70,6 +72,12 @@ export function proxyConnectProbe(proxyUrl: URL, host: string, port: number, tim
     req.once('error', (err: NodeJS.ErrnoException) => settle(new PcgError('PCG_ERR_PROXY_UNREACHABLE', `cannot reach proxy ${proxyUrl.host}: ${err.code ?? err.message}`, { cause: err })));
     req.end();
   });
+}
+
+function proxyAuthorization(url: URL): Record<string, string> {
+  if (!url.username && !url.password) return {};
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return { 'proxy-authorization': `Basic ${Buffer.from(credentials).toString('base64')}` };
 }
 
 export function hostPort(host: string, port: number): string {

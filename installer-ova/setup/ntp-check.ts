@@ -1,5 +1,5 @@
 import { systemClock } from '../../proto/clock.js';
-import type { CheckReport } from '../wizard/wizard-api.js';
+import type { CheckReport } from './check-report-schema.js';
 import { CheckRecorder, failStep } from './check-report.js';
 import { firstContactTrust, proxyEnvOf, type ProbeOptions } from './relay-check.js';
 import { normalizeRelayEndpoint } from './relay-endpoint.js';

@@ -1,5 +1,5 @@
 import { parsePairingCode } from '../../proto/pairing-code.js';
-import type { CheckReport } from '../wizard/wizard-api.js';
+import type { CheckReport } from './check-report-schema.js';
 import { CheckRecorder } from './check-report.js';
 
 /**

@@ -1,24 +1,29 @@
 import { X509Certificate } from 'node:crypto';
 import { PcgError } from '../../proto/errors.js';
-import type { CheckReport } from '../wizard/wizard-api.js';
+import type { CheckReport } from './check-report-schema.js';
 import { CheckRecorder, failStep } from './check-report.js';
 import { hostPort, proxyConnectProbe, resolveHost, tcpProbe } from './network-probes.js';
 import type { ProbeOptions } from './relay-check.js';
 import { normalizeRelayEndpoint } from './relay-endpoint.js';
 import type { ProxySettings } from './setup-settings.js';
+import { proxyForDisplay } from './without-userinfo.js';
 
-/** `http://host:port` (or https://) with nothing else: the form HTTPS_PROXY takes. */
+/**
+ * `http://host:port` (or https://), optionally `user:password@`, with nothing else: the form
+ * HTTPS_PROXY takes. Messages show the value without its userinfo.
+ */
 export function parseProxyUrl(value: string): URL {
+  const shown = proxyForDisplay(value);
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim()) ? value.trim() : `http://${value.trim()}`;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new PcgError('PCG_ERR_CONFIG_INVALID', `proxy.httpsProxy: "${value}" is not a URL like http://proxy.example.com:3128`);
+    throw new PcgError('PCG_ERR_CONFIG_INVALID', `proxy.httpsProxy: "${shown}" is not a URL like http://proxy.example.com:3128`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new PcgError('PCG_ERR_CONFIG_INVALID', `proxy.httpsProxy: must be http:// or https://, not ${url.protocol}`);
-  if (!url.hostname) throw new PcgError('PCG_ERR_CONFIG_INVALID', `proxy.httpsProxy: "${value}" has no host`);
-  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) throw new PcgError('PCG_ERR_CONFIG_INVALID', `proxy.httpsProxy: "${value}" has a path or query; enter only http://host:port`);
+  if (!url.hostname) throw new PcgError('PCG_ERR_CONFIG_INVALID', `proxy.httpsProxy: "${shown}" has no host`);
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) throw new PcgError('PCG_ERR_CONFIG_INVALID', `proxy.httpsProxy: "${shown}" has a path or query; enter only http://host:port`);
   return url;
 }
 
@@ -39,7 +44,8 @@ export function checkProxy(input: { readonly proxy: ProxySettings; readonly rela
   const timeoutMs = options.timeoutMs ?? 5_000;
   return new CheckRecorder().run(async (r) => {
     const url = await r.step('url', 'proxy.httpsProxy', () => parseProxyUrl(input.proxy.httpsProxy), (u) => `${u.protocol}//${u.host}`);
-    r.normalized['proxy.httpsProxy'] = `${url.protocol}//${url.host}`;
+    // Shown back into the form: with credentials in it, the typed value stays (this one has none).
+    if (!url.username && !url.password) r.normalized['proxy.httpsProxy'] = `${url.protocol}//${url.host}`;
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const addresses = await r.step('dns', 'proxy.httpsProxy', () => resolveHost(host), (a) => `${host} resolved to ${a.join(', ')}`);

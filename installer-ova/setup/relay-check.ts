@@ -4,7 +4,7 @@ import { PcgError } from '../../proto/errors.js';
 import { MAX_FRAME_BYTES } from '../../proto/limits.js';
 import { proxyForUrl, type ProxyEnv } from '../../gateway/net/proxy-for-url.js';
 import { connectToRelay, relayTlsContext, type RelayTrust } from '../../gateway/tunnel/relay-connector.js';
-import type { CheckReport } from '../wizard/wizard-api.js';
+import type { CheckReport } from './check-report-schema.js';
 import { CheckRecorder, failStep } from './check-report.js';
 import { hostPort, proxyConnectProbe, resolveHost, tcpProbe } from './network-probes.js';
 import { parseProxyUrl } from './proxy-check.js';

@@ -1,7 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { PcgError } from '../../proto/errors.js';
+import { readSecretFile } from '../../proto/secret-file.js';
+import { jsonSyntaxErrorAt } from './json-syntax-error.js';
 import { SetupSettings } from './setup-settings.js';
 
 /** `/vcenter/password` → `vcenter.password`, the names the wizard's fields and error messages use. */
@@ -21,25 +22,19 @@ export function validateSettings<T extends TSchema>(schema: T, value: unknown, w
 
 /**
  * Reads `pcg-installer setup --config FILE`. The file holds the pairing code and maybe the vCenter
- * password, so it must be its owner's alone (0600), as the password files of the gateway and the
- * relay: a file others can read is refused (exit 2), not merely warned about, because by the time
- * anyone reads a warning the code may already be copied.
+ * password, so it is read as the secret files of the gateway and the relay are (readSecretFile):
+ * a file others can read is refused (exit 2), not merely warned about, because by the time anyone
+ * reads a warning the code may already be copied. A syntax error is named by line and column only:
+ * JSON.parse's message quotes the text around it, which may be the code or the password.
  */
 export async function readSettingsFile(path: string): Promise<SetupSettings> {
-  let mode: number;
-  let text: string;
-  try {
-    mode = (await stat(path)).mode & 0o777;
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new PcgError('PCG_ERR_CONFIG_INVALID', `--config: cannot read ${path}`, { cause: err });
-  }
-  if (mode & 0o077) throw new PcgError('PCG_ERR_CONFIG_INVALID', `--config: ${path} has mode ${mode.toString(8)} and holds the pairing code; make it 0600`);
+  const text = (await readSecretFile(path, '--config')).reveal();
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    throw new PcgError('PCG_ERR_CONFIG_INVALID', `--config: ${path} is not JSON (${(err as Error).message})`);
+  } catch {
+    const at = jsonSyntaxErrorAt(text);
+    throw new PcgError('PCG_ERR_CONFIG_INVALID', `--config: ${path} is not JSON${at ? ` (syntax error at line ${at.line}, column ${at.column})` : ''}`);
   }
   return validateSettings(SetupSettings, value, path);
 }

@@ -1,5 +1,5 @@
 import { isErrorCode, PcgError } from '../../proto/errors.js';
-import type { CheckStep } from '../wizard/wizard-api.js';
+import type { CheckStep } from './check-report-schema.js';
 import type { GatewayLauncher } from './gateway-launcher.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { readSettingsFile } from './settings-file.js';

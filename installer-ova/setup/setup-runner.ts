@@ -8,7 +8,7 @@ import { Secret } from '../../proto/secret.js';
 import { IdentityStore } from '../../gateway/identity/identity-store.js';
 import { pairGateway } from '../../gateway/pairing/pair-gateway.js';
 import { readStatus } from '../../gateway/status/status-file.js';
-import type { CheckReport, CheckStep } from '../wizard/wizard-api.js';
+import type { CheckReport, CheckStep } from './check-report-schema.js';
 import { CheckRecorder, CheckFailure, failStep } from './check-report.js';
 import type { GatewayLauncher } from './gateway-launcher.js';
 import { writeGatewayFiles } from './gateway-files.js';
@@ -17,9 +17,11 @@ import { checkNtp } from './ntp-check.js';
 import { checkPairingCode } from './pairing-code-check.js';
 import { checkProxy } from './proxy-check.js';
 import { checkRelay, proxyEnvOf } from './relay-check.js';
+import { SetupLock } from './setup-lock.js';
 import { readSetupRecord, recordSetupComplete } from './setup-record.js';
 import type { SetupSettings } from './setup-settings.js';
 import { checkVcenterSettings } from './vcenter-check.js';
+import { withoutUserinfo } from './without-userinfo.js';
 
 /** Where setup runs: between `checks` and `pairing` nothing is written; from `pairing` on, the wizard shows progress. */
 export type SetupPhase = 'checks' | 'pairing' | 'starting' | 'done';
@@ -43,29 +45,39 @@ export interface SetupOptions {
 /**
  * Setup, in an order that commits nothing until the relay accepted the code:
  *
+ *   lock installer-dir/setup.lock (one setup at a time, across processes: wizard, unattended, CLI)
  *   checks (relay, code format, proxy, network, NTP vs relay clock, vCenter)   nothing written
  *   pair  (gateway/pairing: the state dir is written only when the relay says yes)
  *   config files → launcher.start → status.json online → setup record (spends the token)
  *
- * Never throws for a failure it can name: the report says which step, code and field. A state dir
- * paired by an earlier run that failed after pairing (same relay) is resumed, not paired again.
+ * Never throws for a failure it can name: the report says which step, code and field. A failure
+ * after the gateway was started stops it again. A state dir paired by an earlier run that failed
+ * after pairing keeps its identity on purpose (the code is spent at the relay): the next run
+ * resumes it with the same relay, says the code entered was not used, and refuses another relay.
  */
 export async function runSetup(settings: SetupSettings, options: SetupOptions): Promise<CheckReport> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? pino({ level: 'silent' });
   const r = new CheckRecorder();
   const record = (step: CheckStep): void => {
-    r.steps.push(step);
-    options.onStep?.(step);
+    const clean = { ...step, detail: withoutUserinfo(step.detail) };
+    r.steps.push(clean);
+    options.onStep?.(clean);
   };
   const merge = (name: string, report: CheckReport): void => {
     for (const step of report.steps) record({ ...step, step: `${name}.${step.step}` });
     Object.assign(r.normalized, report.normalized ?? {});
     for (const [k, v] of Object.entries(report.facts ?? {})) r.facts[`${name}.${k}`] = v;
-    if (!report.ok) throw Object.assign(new CheckFailure(name, report.error?.field, PcgError.fromRemote(codeOf(report.error!.code), report.error!.message)), { recorded: true });
+    if (!report.ok) {
+      const error = PcgError.fromRemote(codeOf(report.error!.code), report.error!.message);
+      throw new CheckFailure(name, report.error?.field, error, { recorded: true });
+    }
   };
   const pass = (step: string, detail: string): void => record({ step, ok: true, detail });
+  let lock: SetupLock | undefined;
+  let started = false;
   try {
+    lock = await inStep('setup', () => SetupLock.acquire(options.installerDir));
     if (await readSetupRecord(options.installerDir)) throw failStep('setup', undefined, 'PCG_ERR_SETUP_COMPLETE', `setup already completed (${options.installerDir})`);
     options.onPhase?.('checks');
     const relay = await checkRelay(settings);
@@ -81,38 +93,42 @@ export async function runSetup(settings: SetupSettings, options: SetupOptions): 
 
     options.onPhase?.('pairing');
     const identity = await pairOrResume(settings, relayUrl, caPin, options, clock, log);
-    pass('pair', `${identity.resumed ? 'already paired' : 'paired'} as gateway ${identity.gatewayId} (tenant ${identity.tenantId})`);
+    pass('pair', identity.resumed
+      ? `already paired as ${identity.gatewayId} with ${relayUrl} (tenant ${identity.tenantId}); the code entered was not used`
+      : `paired as gateway ${identity.gatewayId} (tenant ${identity.tenantId})`);
     r.facts.gatewayId = identity.gatewayId;
     r.facts.tenantId = identity.tenantId;
 
     options.onPhase?.('starting');
-    const files = await afterPairing('config', () => writeGatewayFiles({
+    const files = await inStep('config', () => writeGatewayFiles({
       configFile: options.gatewayConfig, stateDir: options.gatewayStateDir, relayUrl, caPin, proxy: settings.proxy,
       vcenter: vcenter ? { ...vcenter, thumbprint: r.normalized['vcenter.thumbprint'] ?? vcenter.thumbprint ?? '' } : undefined,
     }));
     pass('config', `wrote ${files.configFile}${files.passwordFile ? `, ${files.passwordFile} (0600)` : ''}${files.proxyCaFile ? `, ${files.proxyCaFile}` : ''}, ${files.envFile}`);
-    await afterPairing('start', () => options.launcher.start({ configFile: files.configFile, env: files.env }));
-    pass('start', options.launcher.kind === 'systemd' ? 'systemctl enable --now pcg-gateway.service' : 'gateway process started');
-    const since = await afterPairing('online', () => waitOnline(options, clock));
+    started = true;
+    await inStep('start', () => options.launcher.start({ configFile: files.configFile, env: files.env }));
+    pass('start', options.launcher.kind === 'systemd' ? 'systemctl enable + restart pcg-gateway.service' : 'gateway process started');
+    const since = await inStep('online', () => waitOnline(options, clock));
     pass('online', `tunnel online since ${new Date(since).toISOString()}`);
-    await afterPairing('record', () => recordSetupComplete(options.installerDir, {
+    await inStep('record', () => recordSetupComplete(options.installerDir, {
       gatewayId: identity.gatewayId, tenantId: identity.tenantId, relayUrl, configFile: files.configFile, completedAt: new Date(clock.now()).toISOString(),
     }));
+    started = false;
     options.onPhase?.('done');
     return r.ok();
   } catch (err) {
-    if ((err as { recorded?: boolean }).recorded) {
-      // The failed step is in the steps already (merged from its check): only the error is added.
-      const failure = err as CheckFailure;
-      return { ...r.ok(), ok: false, error: { code: failure.error.code, message: failure.error.message, ...(failure.field ? { field: failure.field } : {}) } };
-    }
     const report = r.failed(err);
-    options.onStep?.(report.steps.at(-1)!);
+    if (!(err instanceof CheckFailure && err.recorded)) options.onStep?.(report.steps.at(-1)!);
+    // Nothing stays running while the form is shown again; the next attempt starts afresh.
+    if (started) await options.launcher.stop().catch((stopErr: unknown) => log.warn({ err: stopErr }, 'stopping the gateway after a failed setup'));
     return report;
+  } finally {
+    await lock?.release();
   }
 }
 
-async function afterPairing<T>(step: string, work: () => Promise<T>): Promise<T> {
+/** Runs one step of setup that is not a check: what it throws fails the step `step`. */
+async function inStep<T>(step: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
@@ -126,7 +142,11 @@ async function pairOrResume(settings: SetupSettings, relayUrl: string, caPin: st
   const store = new IdentityStore(options.gatewayStateDir);
   if (store.isPaired) {
     const existing = await store.load();
-    if (existing.relayUrl !== relayUrl) throw failStep('pair', undefined, 'PCG_ERR_ALREADY_PAIRED', `${options.gatewayStateDir} is paired with ${existing.relayUrl}, not ${relayUrl}`);
+    if (existing.relayUrl !== relayUrl) {
+      throw failStep('pair', 'relayUrl', 'PCG_ERR_ALREADY_PAIRED',
+        `this appliance is already paired as ${existing.gatewayId} with ${existing.relayUrl}, not ${relayUrl}; enter ${existing.relayUrl} to finish its setup, `
+        + `or deploy a fresh appliance (or empty ${options.gatewayStateDir} on purpose) to pair with another relay`);
+    }
     return { gatewayId: existing.gatewayId, tenantId: existing.tenantId, resumed: true };
   }
   // pairGateway reads an extra CA from a file; it lives only as long as the attempt, outside every

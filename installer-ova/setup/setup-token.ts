@@ -1,11 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../proto/atomic-file.js';
 import { PcgError } from '../../proto/errors.js';
 import { CROCKFORD_ALPHABET } from '../../proto/pairing-code.js';
 import { Secret, sameSecret } from '../../proto/secret.js';
+import { readSecretFile } from '../../proto/secret-file.js';
 
 /** installer-dir/setup-token (0600): the token first boot made or took from pcg.setupToken. */
 export const SETUP_TOKEN_FILE = 'setup-token';
@@ -23,24 +24,21 @@ export function generateSetupToken(): string {
  */
 export async function ensureSetupToken(installerDir: string): Promise<{ token: Secret<string>; created: boolean }> {
   const file = join(installerDir, SETUP_TOKEN_FILE);
-  if (existsSync(file)) return { token: await readTokenFile(file), created: false };
+  if (existsSync(file)) return { token: await readTokenFile(file, 'setup token'), created: false };
   await mkdir(installerDir, { recursive: true, mode: 0o700 });
   const token = generateSetupToken();
   await writeFileAtomic(file, `${token}\n`, 0o600);
   return { token: new Secret(token), created: true };
 }
 
-export async function readTokenFile(file: string): Promise<Secret<string>> {
-  let mode: number;
-  let text: string;
-  try {
-    mode = (await stat(file)).mode & 0o777;
-    text = (await readFile(file, 'utf8')).trim();
-  } catch (err) {
-    throw new PcgError('PCG_ERR_CONFIG_INVALID', `--setup-token-file: cannot read ${file}`, { cause: err });
-  }
-  if (mode & 0o077) throw new PcgError('PCG_ERR_CONFIG_INVALID', `--setup-token-file: ${file} has mode ${mode.toString(8)}; make it 0600`);
-  if (text.length < 8) throw new PcgError('PCG_ERR_CONFIG_INVALID', `--setup-token-file: ${file} holds fewer than 8 characters`);
+/**
+ * A setup token file: its owner's alone (0600), at least 8 characters. `key` names the file in
+ * errors as the user knows it: `--setup-token-file` when they passed it, `setup token` for the
+ * one in installer-dir.
+ */
+export async function readTokenFile(file: string, key = '--setup-token-file'): Promise<Secret<string>> {
+  const text = (await readSecretFile(file, key)).reveal().trim();
+  if (text.length < 8) throw new PcgError('PCG_ERR_CONFIG_INVALID', `${key}: ${file} holds fewer than 8 characters`);
   return new Secret(text);
 }
 

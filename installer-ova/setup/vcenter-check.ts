@@ -7,7 +7,7 @@ import { normalizeThumbprint } from '../../gateway/vsphere/tls-pinning.js';
 import { vcenterSdkUrl } from '../../gateway/vsphere/vcenter-address.js';
 import { checkPrivileges } from '../../gateway/vsphere/vcenter-privileges.js';
 import { VimSession } from '../../gateway/vsphere/vim-session.js';
-import type { CheckReport } from '../wizard/wizard-api.js';
+import type { CheckReport } from './check-report-schema.js';
 import { CheckRecorder, failStep } from './check-report.js';
 import { hostPort, resolveHost } from './network-probes.js';
 import type { ProbeOptions } from './relay-check.js';

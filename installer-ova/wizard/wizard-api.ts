@@ -1,12 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { CheckError, CheckReport, CheckStep } from '../setup/check-report-schema.js';
 import { NtpSettings, ProxySettings } from '../setup/setup-settings.js';
+
+export { CheckError, CheckReport, CheckStep };
 
 /**
  * The wizard's HTTP API (HTTPS :5080), shared by the server (wizard/wizard-routes.ts) and the
  * page (wizard/static/wizard.js), documented in installer-ova/README.md.
  *
  *   GET  /                         the page (setup form, or the status page once set up)
- *   GET  /api/state                public: { phase, gateway }            (WizardState)
+ *   GET  /api/state                public: { phase, gateway, lastSetup? } (WizardState)
  *   GET  /api/state/events         public: SSE, one `state` event per change (WizardState)
  *   POST /api/check/relay          RelaySettings + {proxy?}              → CheckReport
  *   POST /api/check/pairing-code   { pairingCode }                       → CheckReport (format only)
@@ -17,35 +20,13 @@ import { NtpSettings, ProxySettings } from '../setup/setup-settings.js';
  *   POST /api/setup                SetupSettings                         → CheckReport; 200 when paired
  *
  * Every /api/check and /api/setup call needs `Authorization: Bearer <setup token>`: without it
- * 401 PCG_ERR_SETUP_TOKEN; after setup 409 PCG_ERR_SETUP_COMPLETE. A check that fails is still
- * 200 with `ok: false`: the failure is the answer, named by step, code and field.
+ * 401 PCG_ERR_SETUP_TOKEN; after setup 409 PCG_ERR_SETUP_COMPLETE; /api/setup while a setup runs
+ * (here, or the unattended one, or `pcg-installer setup`: installer-dir/setup.lock) 409
+ * PCG_ERR_CONFLICT. A check that fails is still 200 with `ok: false`: the failure is the answer,
+ * named by step, code and field.
  */
-export const CheckStep = Type.Object({
-  /** e.g. `url`, `dns`, `tcp`, `tls`, `pin`, `proxy`, `format`, `ntp`, `skew`, `login`, `privileges`. */
-  step: Type.String(),
-  ok: Type.Boolean(),
-  /** What was found, for the user: "resolved to 10.0.0.5", "skew 0.4 s", a thumbprint. */
-  detail: Type.String(),
-});
-
-export const CheckReport = Type.Object({
-  ok: Type.Boolean(),
-  steps: Type.Array(CheckStep),
-  /** Set when ok is false. */
-  error: Type.Optional(Type.Object({
-    code: Type.String(),
-    message: Type.String(),
-    /** The form field to mark: `relayUrl`, `caPin`, `pairingCode`, `proxy.httpsProxy`, `vcenter.password`, … */
-    field: Type.Optional(Type.String()),
-  })),
-  /** Values the check normalised, for the form to show back (e.g. relayUrl without its trailing slash). */
-  normalized: Type.Optional(Type.Record(Type.String(), Type.String())),
-  /** Extra facts: vCenter thumbprint and version, clock skew in ms, the gateway id after setup. */
-  facts: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
-});
-
 export const WizardState = Type.Object({
-  /** `setup`: waiting for the form; `pairing`: setup running; `configured`: token spent, status page. */
+  /** `setup`: waiting for the form; `pairing`: setup running (here or in another process); `configured`: token spent, status page. */
   phase: Type.Union([Type.Literal('setup'), Type.Literal('pairing'), Type.Literal('configured')]),
   gateway: Type.Object({
     /** From the gateway's status.json; `stopped` before setup. */
@@ -59,6 +40,11 @@ export const WizardState = Type.Object({
   }),
   /** Wizard certificate SHA-256 fingerprint, as the console shows it. */
   fingerprint: Type.String(),
+  /**
+   * The outcome of the unattended setup from the vApp properties (installer-dir/auto-setup-report.json),
+   * once it ran: the page says why it failed, so the admin need not read the journal.
+   */
+  lastSetup: Type.Optional(Type.Object({ ok: Type.Boolean(), error: Type.Optional(CheckError) })),
 });
 
 /** Request bodies of the checks (the others are SetupSettings' own parts: NetworkSettings, VcenterSettings, SetupSettings). */
@@ -79,7 +65,6 @@ export const NtpCheckRequest = Type.Object({
   proxy: Type.Optional(ProxySettings),
 }, { additionalProperties: false });
 
-
 /** Every non-200 answer of /api: 400 (body invalid; `field` named), 401, 409, 429, 500. */
 export const ApiError = Type.Object({
   code: Type.String(),
@@ -87,8 +72,6 @@ export const ApiError = Type.Object({
   field: Type.Optional(Type.String()),
 });
 
-export type CheckStep = Static<typeof CheckStep>;
-export type CheckReport = Static<typeof CheckReport>;
 export type WizardState = Static<typeof WizardState>;
 export type RelayCheckRequest = Static<typeof RelayCheckRequest>;
 export type ProxyCheckRequest = Static<typeof ProxyCheckRequest>;

@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
 import { PcgError } from '../../proto/errors.js';
 import type { GatewayLauncher } from '../setup/gateway-launcher.js';
-import { readSetupRecord } from '../setup/setup-record.js';
+import { setupLockHolder } from '../setup/setup-lock.js';
 import { runSetup, type SetupOptions } from '../setup/setup-runner.js';
 import type { SetupSettings } from '../setup/setup-settings.js';
 import type { SetupToken } from '../setup/setup-token.js';
 import { FailureLimiter } from './failure-limiter.js';
+import { installerDirProgress } from './setup-progress.js';
 import type { CheckReport } from './wizard-api.js';
 import { registerWizardRoutes, sendError, SECURITY_HEADERS } from './wizard-routes.js';
 import { WizardStateFeed } from './wizard-state-feed.js';
@@ -33,8 +34,9 @@ export type WizardServerState = 'created' | 'listening' | 'closed';
 
 /**
  * The installer wizard over HTTPS: routes in wizard-routes.ts, state in WizardStateFeed. Setup
- * runs one at a time (a second POST /api/setup while one runs is 409 PCG_ERR_CONFLICT); the phase
- * goes setup → pairing → configured, or back to setup when it fails.
+ * runs one at a time, here and across processes (installer-dir/setup.lock, which the unattended
+ * setup and `pcg-installer setup` take too): POST /api/setup while one runs is 409
+ * PCG_ERR_CONFLICT. The phase goes setup → pairing → configured, or back to setup when it fails.
  */
 export class WizardServer {
   #state: WizardServerState = 'created';
@@ -44,11 +46,8 @@ export class WizardServer {
   private constructor(private readonly app: FastifyInstance, readonly feed: WizardStateFeed, private readonly options: WizardServerOptions) {}
 
   static async create(options: WizardServerOptions): Promise<WizardServer> {
-    const completion = {
-      completedElsewhere: async () => (await readSetupRecord(options.installerDir)) !== undefined,
-      onConfigured: () => options.token.spend(),
-    };
-    const feed = new WizardStateFeed(options.gatewayStateDir, options.tls.fingerprint, options.token.spent ? 'configured' : 'setup', completion, options.pollMs ?? 500);
+    const feed = new WizardStateFeed(options.gatewayStateDir, options.tls.fingerprint, options.token.spent ? 'configured' : 'setup',
+      installerDirProgress(options.installerDir), () => options.token.spend(), options.pollMs ?? 500);
     const app = Fastify({
       https: { key: options.tls.keyPem, cert: options.tls.certPem },
       // No request logging: the Authorization header carries the token and bodies carry the code.
@@ -87,6 +86,8 @@ export class WizardServer {
 
   async #setup(settings: SetupSettings): Promise<CheckReport> {
     if (this.#running) throw new PcgError('PCG_ERR_CONFLICT', 'setup is already running; wait for its result');
+    const holder = await setupLockHolder(this.options.installerDir);
+    if (holder !== undefined) throw conflictElsewhere(`process ${holder}`);
     this.feed.setPhase('pairing');
     this.#running = runSetup(settings, {
       installerDir: this.options.installerDir, gatewayStateDir: this.options.gatewayStateDir, gatewayConfig: this.options.gatewayConfig,
@@ -96,6 +97,8 @@ export class WizardServer {
       const report = await this.#running;
       if (report.ok) this.options.token.spend();
       this.feed.setPhase(report.ok ? 'configured' : 'setup');
+      // Lost the race for the lock to another process after the look above: the same answer as before it.
+      if (!report.ok && report.error?.code === 'PCG_ERR_CONFLICT') throw conflictElsewhere('another process');
       return report;
     } catch (err) {
       this.feed.setPhase('setup');
@@ -113,4 +116,8 @@ export class WizardServer {
     await this.#running?.catch(() => undefined);
     await this.app.close();
   }
+}
+
+function conflictElsewhere(who: string): PcgError {
+  return new PcgError('PCG_ERR_CONFLICT', `setup is running in ${who} (the unattended setup from the vApp properties, or pcg-installer setup); this page shows its result when it ends`);
 }

@@ -1,4 +1,5 @@
 import { gatewayStatus } from '../../gateway/status/gateway-status.js';
+import type { SetupProgress } from './setup-progress.js';
 import type { WizardState } from './wizard-api.js';
 
 export type WizardPhase = WizardState['phase'];
@@ -9,9 +10,10 @@ type Listener = (state: WizardState) => void;
  * runs) and the gateway as its status.json says. One timer polls status.json every `pollMs`
  * while anyone listens and tells listeners only of changes; close() stops it.
  *
- * Setup may also complete outside this wizard (the appliance's unattended first-boot pairing, or
- * `pcg-installer setup` on the console): `completedElsewhere` reads the setup record, and once it
- * exists the phase is `configured` and `onConfigured` spends the token, without a restart.
+ * Setup may also run outside this wizard (the appliance's unattended first-boot pairing, or
+ * `pcg-installer setup` on the console): while it holds the setup lock the phase shows `pairing`;
+ * once its setup record exists the phase is `configured` and `onConfigured` spends the token,
+ * without a restart. The unattended setup's outcome is `lastSetup`, so the page can say why it failed.
  */
 export class WizardStateFeed {
   #phase: WizardPhase;
@@ -22,7 +24,7 @@ export class WizardStateFeed {
   readonly #listeners = new Set<Listener>();
 
   constructor(private readonly stateDir: string, private readonly fingerprint: string, phase: WizardPhase,
-    private readonly completion: { readonly completedElsewhere: () => Promise<boolean>; readonly onConfigured: () => void },
+    private readonly progress: SetupProgress, private readonly onConfigured: () => void,
     private readonly pollMs = 500) {
     this.#phase = phase;
   }
@@ -31,17 +33,23 @@ export class WizardStateFeed {
     return this.#phase;
   }
 
-  /** The phase, after looking for a setup completed elsewhere (only while the form is waiting). */
+  /**
+   * The phase, after looking for a setup completed elsewhere (only while the form is waiting):
+   * `pairing` while another process runs setup, without moving this wizard's own phase.
+   */
   async refreshPhase(): Promise<WizardPhase> {
-    if (this.#phase === 'setup' && await this.completion.completedElsewhere()) {
+    if (this.#phase !== 'setup') return this.#phase;
+    if (await this.progress.completed()) {
       this.#phase = 'configured';
-      this.completion.onConfigured();
+      this.onConfigured();
+      return this.#phase;
     }
-    return this.#phase;
+    return await this.progress.running() ? 'pairing' : 'setup';
   }
 
   async current(): Promise<WizardState> {
-    return { phase: await this.refreshPhase(), gateway: await this.#gateway(), fingerprint: this.fingerprint };
+    const [phase, gateway, lastSetup] = await Promise.all([this.refreshPhase(), this.#gateway(), this.progress.lastSetup()]);
+    return { phase, gateway, fingerprint: this.fingerprint, ...(lastSetup ? { lastSetup } : {}) };
   }
 
   /** Moves the phase and tells listeners at once, without waiting for the next poll. */

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -28,20 +28,34 @@ export function machineHosts(): string[] {
  * The wizard's self-signed certificate, kept in installer-dir (key 0600) and reused across
  * restarts so the fingerprint on the console stays true; made again only when missing or within
  * 30 days of expiry. A DHCP lease that changes the address does not re-issue it: the admin checks
- * the fingerprint, not the name.
+ * the fingerprint, not the name. The key and the certificate are two files, each written
+ * atomically but not together: a crash between the two leaves a pair that does not match, and
+ * such a pair (or one that does not parse) is made again rather than served.
  */
 export async function loadWizardTls(installerDir: string, hosts: readonly string[], now: number): Promise<WizardTls> {
   const keyPath = join(installerDir, WIZARD_KEY_FILE);
   const certPath = join(installerDir, WIZARD_CERT_FILE);
-  const current = existsSync(keyPath) && existsSync(certPath) ? new X509Certificate(await readFile(certPath)) : undefined;
-  if (!current || Date.parse(current.validTo) - now < 30 * DAY) {
+  let pair = await readPair(keyPath, certPath);
+  if (!pair || Date.parse(pair.cert.validTo) - now < 30 * DAY) {
     await mkdir(installerDir, { recursive: true, mode: 0o700 });
     const made = selfSigned(hosts, now);
     await writeFileAtomic(keyPath, made.keyPem, 0o600);
     await writeFileAtomic(certPath, made.certPem, 0o644);
+    pair = { keyPem: made.keyPem, certPem: made.certPem, cert: new X509Certificate(made.certPem) };
   }
-  const certPem = await readFile(certPath, 'utf8');
-  return { keyPem: await readFile(keyPath, 'utf8'), certPem, fingerprint: new X509Certificate(certPem).fingerprint256 };
+  return { keyPem: pair.keyPem, certPem: pair.certPem, fingerprint: pair.cert.fingerprint256 };
+}
+
+/** Both files, parsed, the certificate's public key the private key's; else undefined. */
+async function readPair(keyPath: string, certPath: string): Promise<{ keyPem: string; certPem: string; cert: X509Certificate } | undefined> {
+  if (!existsSync(keyPath) || !existsSync(certPath)) return undefined;
+  try {
+    const [keyPem, certPem] = await Promise.all([readFile(keyPath, 'utf8'), readFile(certPath, 'utf8')]);
+    const cert = new X509Certificate(certPem);
+    return cert.checkPrivateKey(createPrivateKey(keyPem)) ? { keyPem, certPem, cert } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function selfSigned(hosts: readonly string[], now: number): { keyPem: string; certPem: string } {

@@ -1,13 +1,17 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { spkiPin } from '../../proto/ca-pin.js';
 import { checkProxy } from '../../installer-ova/setup/proxy-check.js';
+import { ProcessLauncher } from '../../installer-ova/setup/process-launcher.js';
 import { checkRelay } from '../../installer-ova/setup/relay-check.js';
+import { runSetup } from '../../installer-ova/setup/setup-runner.js';
 import { ConnectProxy } from '../support/connect-proxy.js';
 import type { CheckReport } from '../../installer-ova/wizard/wizard-api.js';
+import { INSTALLER_CLI, runCli } from '../support/child.js';
 import { InstallerLab } from '../support/installer-lab.js';
 import { SntpServer } from '../support/installer-sntp-server.js';
 import { Vcsim } from '../support/vcsim-fixture.js';
@@ -134,7 +138,7 @@ describe('pcg-installer setup --config (real relay, vcsim, gateway)', function (
     const dirs = lab.dirs();
     const open = await lab.setup(dirs, { relayUrl: lab.relay.url, pairingCode: 'AAAA-AAAA-AAAA-AAAA' }, { mode: 0o644 });
     assert.equal(open.code, 2);
-    assert.match(open.stderr, /^PCG_ERR_CONFIG_INVALID: --config: .*settings-\w+\.json has mode 644 and holds the pairing code; make it 0600/);
+    assert.match(open.stderr, /^PCG_ERR_CONFIG_INVALID: --config: .*settings-\w+\.json has mode 644; make it 0600/);
     const missing = await lab.setup(dirs, { relayUrl: lab.relay.url, vcenter: { host: 'vc', user: 'u', password: 'p' } });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^PCG_ERR_CONFIG_INVALID: .*settings-\w+\.json: pairingCode: expected required property/);
@@ -144,6 +148,84 @@ describe('pcg-installer setup --config (real relay, vcsim, gateway)', function (
     const path = await lab.setup(dirs, { relayUrl: `${lab.relay.url}/portal`, pairingCode: 'AAAA-AAAA-AAAA-AAAA' });
     assert.equal(path.code, 2);
     assert.match(path.stderr, /^PCG_ERR_CONFIG_INVALID: relayUrl: relayUrl: has a path "\/portal"/);
+    // A quote forgotten before the password: the place is named, the text around it never (Node's own message quotes it).
+    const broken = join(dirs.root, 'broken.json');
+    writeFileSync(broken, '{\n  "relayUrl": "https://relay.example.com",\n  "pairingCode": "AAAA-AAAA-AAAA-AAAA",\n  "vcenter": { "password": hunter2sec" }\n}\n', { mode: 0o600 });
+    const syntax = await runCli(INSTALLER_CLI, ['setup', '--config', broken, ...dirs.args]);
+    assert.equal(syntax.code, 2);
+    assert.equal(syntax.stderr, `PCG_ERR_CONFIG_INVALID: --config: ${broken} is not JSON (syntax error at line 4, column 28). Fix the named configuration key (file, PCG_* environment variable or flag).\n`);
+  });
+
+  it('a failure at online stops the gateway; a retry with corrected settings resumes the pairing (the new code unused) and runs one gateway, online; another relay is refused on relayUrl', async () => {
+    const gw = await lab.newGateway('setup-retry');
+    const unused = await lab.newGateway('setup-retry-unused');
+    const dirs = lab.dirs();
+    const options = { installerDir: dirs.installerDir, gatewayStateDir: dirs.stateDir, gatewayConfig: dirs.configFile, launcher: new ProcessLauncher(dirs.installerDir) };
+    // The proxy carries the checks and the pairing, then goes away: the gateway configured with it cannot reach the relay.
+    const proxy = await ConnectProxy.start('tunnel');
+    const proxyUrl = proxy.url;
+    let first: CheckReport;
+    try {
+      first = await runSetup({ relayUrl: lab.relay.url, caPin: gw.caPin, pairingCode: gw.pairingCode, proxy: { httpsProxy: proxyUrl } }, {
+        ...options, onlineTimeoutMs: 3_000, onPhase: (phase) => {
+          if (phase === 'starting') void proxy.close();
+        },
+      });
+    } finally {
+      await proxy.close();
+    }
+    assert.deepEqual([first.ok, first.error?.code, first.steps.at(-1)?.step, first.steps.at(-1)?.ok], [false, 'PCG_ERR_GATEWAY_OFFLINE', 'online', false]);
+    assert.equal(first.steps.find((s) => s.step === 'pair')?.detail, `paired as gateway ${gw.id} (tenant ${lab.tenant.tenantId})`);
+    assert.deepEqual(InstallerLab.gatewayProcesses(dirs.configFile), [], 'the gateway of the failed attempt is stopped');
+    assert.ok(existsSync(join(dirs.stateDir, 'identity.json')), 'the identity is kept: the code is spent');
+    assert.equal(existsSync(join(dirs.installerDir, 'setup-complete.json')), false);
+
+    const otherRelay = `https://localhost:${lab.relay.port}`;
+    const moved = await runSetup({ relayUrl: otherRelay, caPin: gw.caPin, pairingCode: unused.pairingCode }, options);
+    assert.deepEqual([moved.error?.code, moved.error?.field, moved.steps.at(-1)?.step], ['PCG_ERR_ALREADY_PAIRED', 'relayUrl', 'pair']);
+    assert.ok(moved.error?.message.startsWith(`this appliance is already paired as ${gw.id} with ${lab.relay.url}, not ${otherRelay}; enter ${lab.relay.url} to finish its setup, `
+      + `or deploy a fresh appliance (or empty ${dirs.stateDir} on purpose) to pair with another relay`), moved.error?.message);
+    assert.deepEqual(InstallerLab.gatewayProcesses(dirs.configFile), []);
+
+    const retry = await runSetup({ relayUrl: lab.relay.url, caPin: gw.caPin, pairingCode: unused.pairingCode }, options);
+    assert.equal(retry.ok, true, JSON.stringify(retry.error));
+    assert.equal(retry.steps.find((s) => s.step === 'pair')?.detail,
+      `already paired as ${gw.id} with ${lab.relay.url} (tenant ${lab.tenant.tenantId}); the code entered was not used`);
+    const running = InstallerLab.gatewayProcesses(dirs.configFile);
+    assert.deepEqual(running, [options.launcher.pid]);
+    assert.equal(readFileSync(join(dirs.installerDir, 'gateway.pid'), 'utf8'), `${running[0]}\n`);
+    assert.equal(readFileSync(join(dirs.configFile), 'utf8').includes(proxyUrl), false, 'the corrected configuration');
+    assert.equal(await lab.online(gw.id), true);
+    assert.equal(await lab.gatewayStatus(unused.id), 'pending-pairing', 'the code entered on the retry was not spent');
+
+    // A launcher that did not start it (a restarted wizard) still replaces the gateway in gateway.pid, never adds one.
+    const again = new ProcessLauncher(dirs.installerDir);
+    await again.start({ configFile: dirs.configFile, env: {} });
+    assert.deepEqual(InstallerLab.gatewayProcesses(dirs.configFile), [again.pid]);
+    assert.notEqual(again.pid, running[0]);
+    assert.equal(await lab.online(gw.id), true);
+  });
+
+  it('one setup at a time: a lock held by a live process is PCG_ERR_CONFLICT with nothing written; a stale one is taken over', async () => {
+    const gw = await lab.newGateway('setup-locked');
+    const dirs = lab.dirs();
+    const settings = { relayUrl: lab.relay.url, caPin: gw.caPin, pairingCode: gw.pairingCode };
+    mkdirSync(dirs.installerDir, { recursive: true });
+    const holder = lab.relay.child.proc.pid!;
+    writeFileSync(join(dirs.installerDir, 'setup.lock'), `${holder}\n`);
+    const locked = await lab.setup(dirs, settings);
+    assert.equal(locked.code, 1);
+    assert.match(locked.stderr, new RegExp(`^PCG_ERR_CONFLICT: setup is already running \\(process ${holder}: the unattended setup, the wizard or pcg-installer setup\\); wait for its result`));
+    assert.deepEqual([InstallerLab.files(dirs.installerDir), InstallerLab.files(dirs.stateDir)], [['setup.lock'], []]);
+    assert.equal(await lab.gatewayStatus(gw.id), 'pending-pairing');
+
+    // The process that held it is gone (killed, power lost): the next setup takes the lock over and completes.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(join(dirs.installerDir, 'setup.lock'), `${dead}\n`);
+    const taken = await lab.setup(dirs, settings);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.deepEqual(InstallerLab.files(dirs.installerDir), ['gateway.log', 'gateway.pid', 'setup-complete.json'], 'the lock is released');
+    assert.equal(await lab.online(gw.id), true);
   });
 });
 
@@ -154,11 +236,15 @@ describe('installer relay check through an HTTP proxy (real relay, CONNECT proxi
   let intercept: ConnectProxy;
   let refusing: Server;
   let refusingUrl: string;
+  const proxyAuthorizations: Array<string | undefined> = [];
 
   before(async () => {
     [lab, tunnel, intercept] = await Promise.all([InstallerLab.start(), ConnectProxy.start('tunnel'), ConnectProxy.start('intercept')]);
     refusing = createServer((_req, res) => res.writeHead(405).end());
-    refusing.on('connect', (_req, socket: import('node:net').Socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+    refusing.on('connect', (req, socket: import('node:net').Socket) => {
+      proxyAuthorizations.push(req.headers['proxy-authorization']);
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+    });
     await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
     refusingUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`;
   });
@@ -198,5 +284,27 @@ describe('installer relay check through an HTTP proxy (real relay, CONNECT proxi
     assert.match(ok.steps.at(-1)!.detail, /^CA "O=PCG, CN=Corp Inspection CA"/);
     const notCa = await checkProxy({ proxy: { httpsProxy: tunnel.url, proxyCaPem: 'garbage' }, relayUrl: lab.relay.url });
     assert.deepEqual([notCa.error?.code, notCa.error?.field], ['PCG_ERR_CONFIG_INVALID', 'proxy.proxyCaPem']);
+  });
+
+  it('a proxy URL with credentials: sent as Proxy-Authorization, never in a detail, message or normalised value', async () => {
+    const withCredentials = refusingUrl.replace('http://', 'http://pcg%40corp:hunter2sec@');
+    const seen = proxyAuthorizations.length;
+    const relay = await checkRelay({ relayUrl: lab.relay.url, caPin: lab.relay.caPin, proxy: { httpsProxy: withCredentials } });
+    const proxy = await checkProxy({ proxy: { httpsProxy: withCredentials }, relayUrl: lab.relay.url });
+    const badPath = await checkProxy({ proxy: { httpsProxy: `${withCredentials}/proxy.pac` }, relayUrl: lab.relay.url });
+    const unreachable = await checkProxy({ proxy: { httpsProxy: 'pcg:hunter2sec@127.0.0.1:1' }, relayUrl: lab.relay.url });
+    const dirs = lab.dirs();
+    const setup = await runSetup({ relayUrl: lab.relay.url, caPin: lab.relay.caPin, pairingCode: 'AAAA-AAAA-AAAA-AAAA', proxy: { httpsProxy: withCredentials } }, {
+      installerDir: dirs.installerDir, gatewayStateDir: dirs.stateDir, gatewayConfig: dirs.configFile, launcher: new ProcessLauncher(dirs.installerDir),
+    });
+    assert.deepEqual(proxyAuthorizations.slice(seen), Array(3).fill(`Basic ${Buffer.from('pcg@corp:hunter2sec').toString('base64')}`));
+    assert.deepEqual([relay.error?.code, proxy.error?.code, badPath.error?.code, unreachable.error?.code, setup.error?.code],
+      ['PCG_ERR_PROXY_UNREACHABLE', 'PCG_ERR_PROXY_UNREACHABLE', 'PCG_ERR_CONFIG_INVALID', 'PCG_ERR_PROXY_UNREACHABLE', 'PCG_ERR_PROXY_UNREACHABLE']);
+    assert.equal(badPath.error?.message.startsWith(`proxy.httpsProxy: "${refusingUrl}/proxy.pac" has a path or query`), true, badPath.error?.message);
+    assert.equal(proxy.steps[0]?.detail, refusingUrl);
+    assert.equal(proxy.normalized, undefined, 'the form keeps the URL as typed');
+    for (const report of [relay, proxy, badPath, unreachable, setup]) {
+      assert.ok(!/hunter2sec|pcg%40corp|pcg@corp/.test(JSON.stringify(report)), JSON.stringify(report));
+    }
   });
 });

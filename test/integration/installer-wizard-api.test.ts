@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckReport, WizardState } from '../../installer-ova/wizard/wizard-api.js';
 import { InstallerLab, type InstallerDirs } from '../support/installer-lab.js';
@@ -186,5 +187,39 @@ describe('installer wizard API over HTTPS (pcg-installer serve, real relay, vcsi
     assert.equal(state.body.gateway.gatewayId, gw.id);
     const refused = await w.send<{ code: string }>('POST', '/api/check/relay', { token: TOKEN, body: { relayUrl: lab.relay.url } });
     assert.deepEqual([refused.status, refused.body.code], [409, 'PCG_ERR_SETUP_COMPLETE']);
+  });
+
+  it('while another process holds the setup lock: phase pairing and 409 PCG_ERR_CONFLICT; then the unattended setup\'s failure as lastSetup; a stale lock is taken over', async () => {
+    const shared = lab.dirs();
+    const tokenFile = join(shared.root, 'token');
+    writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    const w = await start(shared, ['--setup-token-file', tokenFile]);
+    const gw = await lab.newGateway('wizard-locked');
+    const wrong = gw.pairingCode.slice(0, -1) + (gw.pairingCode.endsWith('0') ? '1' : '0');
+    const settings = { relayUrl: lab.relay.url, caPin: gw.caPin, pairingCode: wrong };
+    const lock = join(shared.installerDir, 'setup.lock');
+    const holder = lab.relay.child.proc.pid!;
+    writeFileSync(lock, `${holder}\n`);
+    assert.equal((await w.send<WizardState>('GET', '/api/state')).body.phase, 'pairing');
+    const refused = await w.send<{ code: string; message: string }>('POST', '/api/setup', { token: TOKEN, body: settings });
+    assert.deepEqual([refused.status, refused.body.code], [409, 'PCG_ERR_CONFLICT']);
+    assert.match(refused.body.message, new RegExp(`^setup is running in process ${holder} \\(the unattended setup from the vApp properties, or pcg-installer setup\\)`));
+    rmSync(lock);
+
+    // What pcg-auto-setup.service does: `setup --json` into auto-setup-report.json; here with a wrong code.
+    const unattended = await lab.setup(shared, settings, { json: true });
+    assert.equal(unattended.code, 1);
+    writeFileSync(join(shared.installerDir, 'auto-setup-report.json'), unattended.stdout);
+    const state = (await w.send<WizardState>('GET', '/api/state')).body;
+    assert.equal(state.phase, 'setup');
+    assert.deepEqual(state.lastSetup, { ok: false, error: (JSON.parse(unattended.stdout) as CheckReport).error });
+    assert.deepEqual([state.lastSetup?.error?.code, state.lastSetup?.error?.field], ['PCG_ERR_PAIR_CODE_INVALID', 'pairingCode']);
+
+    // A lock left by a process that is gone does not block the form.
+    writeFileSync(lock, `${spawnSync(process.execPath, ['-e', '']).pid}\n`);
+    assert.equal((await w.send<WizardState>('GET', '/api/state')).body.phase, 'setup');
+    const retried = await w.send<CheckReport>('POST', '/api/setup', { token: TOKEN, body: settings });
+    assert.deepEqual([retried.status, retried.body.ok, retried.body.error?.code], [200, false, 'PCG_ERR_PAIR_CODE_INVALID']);
+    assert.equal(existsSync(lock), false);
   });
 });

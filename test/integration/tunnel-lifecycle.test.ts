@@ -92,7 +92,7 @@ describe('tunnel lifecycle (real relay and gateway processes)', function () {
     const gateway = lab.run(dir);
     // The window starts at the first attempt, not at spawn: a loaded machine may take seconds to start node.
     const attempts = () => gateway.logLines.filter((l) => l.msg === 'relay not reachable; retrying');
-    await waitFor('a first attempt', async () => attempts().length > 0, 20_000);
+    await waitFor('a first attempt', () => Promise.resolve(attempts().length > 0), 20_000);
     const first = attempts().length;
     await sleep(3000);
     const retries = attempts();

@@ -26,6 +26,7 @@ export interface InstallerDirs {
 export class InstallerLab {
   readonly #dirs: Array<{ path: string; remove: () => void }> = [];
   readonly #installerDirs: string[] = [];
+  readonly #configFiles: string[] = [];
 
   private constructor(readonly relay: RelayProcess, readonly tenant: Tenant, readonly api: ApiClient) {}
 
@@ -51,6 +52,7 @@ export class InstallerLab {
     const stateDir = join(dir.path, 'gateway-state');
     const configFile = join(dir.path, 'etc', 'gateway.json');
     this.#installerDirs.push(installerDir);
+    this.#configFiles.push(configFile);
     return {
       root: dir.path, installerDir, stateDir, configFile,
       args: ['--installer-dir', installerDir, '--gateway-state-dir', stateDir, '--gateway-config', configFile, '--launcher', 'process'],
@@ -73,17 +75,45 @@ export class InstallerLab {
     return waitFor(`gateway ${id} online at the relay`, async () => (await this.gatewayStatus(id)) === 'online', 20_000);
   }
 
+  /**
+   * Pids of the `gateway/cli.js run --config <configFile>` processes running now, by a look through
+   * /proc (zombies have no cmdline and are left out): how a test counts gateways on one appliance.
+   */
+  static gatewayProcesses(configFile: string): number[] {
+    const pids: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let args: string[];
+      try {
+        args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      } catch {
+        continue;
+      }
+      const cli = args.findIndex((a) => a.endsWith('/gateway/cli.js'));
+      const config = args.indexOf('--config');
+      if (cli >= 0 && args[cli + 1] === 'run' && config >= 0 && args[config + 1] === configFile) pids.push(Number(entry));
+    }
+    return pids.sort((a, b) => a - b);
+  }
+
   /** Files in `dir`, or [] when it does not exist. */
   static files(dir: string): string[] {
     return existsSync(dir) ? readdirSync(dir).sort() : [];
   }
 
-  /** Stops the gateways started from any installer dir of this lab, by pid. */
+  /**
+   * Stops the gateways started from any installer dir of this lab, by pid: the one gateway.pid
+   * names, and any other running with one of the lab's configuration files (a gateway a launcher
+   * lost track of must not outlive the test).
+   */
   async stopGateways(): Promise<void> {
+    const pids = new Set<number>();
     for (const dir of this.#installerDirs) {
       const pidFile = join(dir, GATEWAY_PID_FILE);
-      if (!existsSync(pidFile)) continue;
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      if (existsSync(pidFile)) pids.add(Number(readFileSync(pidFile, 'utf8').trim()));
+    }
+    for (const configFile of this.#configFiles) for (const pid of InstallerLab.gatewayProcesses(configFile)) pids.add(pid);
+    for (const pid of pids) {
       if (!running(pid)) continue;
       process.kill(pid, 'SIGTERM');
       try {

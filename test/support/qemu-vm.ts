@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTool } from '../../installer-ova/image/run-tool.js';
 
@@ -16,6 +17,11 @@ export interface QemuVmOptions {
   readonly guestForwards: readonly number[];
   /** @default 1024 */
   readonly memoryMiB?: number;
+  /**
+   * Boot the overlay an earlier start left in workDir: a restart, the guest's disk as it was when
+   * that VM stopped. @default false (a fresh overlay of `disk`)
+   */
+  readonly reuseOverlay?: boolean;
 }
 
 /** The address the guest dials for `guestForwards` (inside slirp's 10.0.2.0/24). */
@@ -37,7 +43,8 @@ export class QemuVm {
 
   static async start(options: QemuVmOptions): Promise<QemuVm> {
     const overlay = join(options.workDir, 'disk.qcow2');
-    await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', options.disk, '-F', 'vmdk', overlay]);
+    if (!options.reuseOverlay) await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', options.disk, '-F', 'vmdk', overlay]);
+    else if (!existsSync(overlay)) throw new Error(`QemuVm: no overlay to restart from in ${options.workDir} (the first boot did not run)`);
     const forwards = [
       ...options.hostForwards.map((f) => `hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`),
       // `-cmd:` runs nc per connection; `tcp:` would serve the first connection only.

@@ -1,12 +1,18 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { APPLIANCE_PATHS } from '../../installer-ova/appliance/appliance-paths.js';
+import { TTY1_ISSUE_FILE, writeConfiguredConsoleIssues } from '../../installer-ova/guest/console-issue.js';
 import { formatOvfEnvironment } from '../../installer-ova/guest/ovf-environment.js';
+import { readTokenFile } from '../../installer-ova/setup/setup-token.js';
 import { INSTALLER_CLI, runCli } from '../support/child.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8);
 const read = (path: string): string => readFileSync(path, 'utf8');
+/** The image's root file system overlay, in the source tree beside the compiled tests. */
+const OVERLAY = new URL('../../../installer-ova/image/rootfs/', import.meta.url).pathname;
 
 /**
  * `pcg-installer first-boot --ovf-env FILE --root DIR` on the host: every file the appliance's
@@ -72,11 +78,20 @@ describe('pcg-installer first-boot (guest apply, under --root)', function () {
       ntp: { servers: ['ntp1.example.com', '10.20.0.9'] },
     });
 
+    // The token on tty1's banner only (0600); the one every other getty reads, the serial one too, never has it.
     const banner = read(r('run/issue.d/50-pcg.issue'));
     const fingerprint = /Certificate SHA-256: ([0-9A-F:]{95})/.exec(banner)?.[1];
     assert.ok(fingerprint, banner);
     assert.ok(banner.includes('Setup wizard:        https://\\4:5080/'), banner);
-    assert.ok(banner.includes(`Setup token:         ${token}`), banner);
+    assert.ok(banner.includes("Setup token:         on the VM's own console (vSphere console, tty1) only"), banner);
+    assert.ok(!banner.includes(token), banner);
+    assert.equal(modeOf(r('run/issue.d/50-pcg.issue')), '644');
+    const tty1 = read(r('run/pcg-installer/tty1.issue'));
+    assert.ok(tty1.includes(`Setup token:         ${token}`), tty1);
+    assert.ok(tty1.includes(`Certificate SHA-256: ${fingerprint}`), tty1);
+    assert.equal(modeOf(r('run/pcg-installer/tty1.issue')), '600');
+    assert.equal(modeOf(r('run/pcg-installer')), '700');
+    assert.ok(!read(r('run/pcg-installer/console-banner.json')).includes(token));
     assert.ok(existsSync(join(installer, 'wizard.crt')));
     assert.equal(modeOf(join(installer, 'wizard.key')), '600');
     // Secrets stay out of the journal: no code, no proxy password, no token.
@@ -99,6 +114,64 @@ describe('pcg-installer first-boot (guest apply, under --root)', function () {
     const banner = read(r('run/issue.d/50-pcg.issue'));
     assert.ok(banner.includes('Setup token:         the one given in the pcg.setupToken vApp property'), banner);
     assert.ok(!banner.includes('my-own-token-1234'), banner);
+    assert.ok(!read(r('run/pcg-installer/tty1.issue')).includes('my-own-token-1234'));
+  });
+
+  it('refuses a pcg.setupToken the wizard would refuse (7 characters) by name, generates one and still prepares auto-setup', async () => {
+    const a = appliance();
+    const r = (p: string) => join(a.root, p);
+    const installer = r('var/lib/pcg-installer');
+    const out = await a.run(a.envFile({ 'pcg.setupToken': 'Sh0rt-7', 'pcg.pairingCode': 'ABCD-EFGH-JKMN-PQRS', 'pcg.relayUrl': 'https://relay.example.com' }));
+    assert.equal(out.code, 0, out.stderr);
+    const problem = 'setup token: pcg.setupToken is not one the wizard accepts (8 characters at least); the console (tty1) shows the one used instead';
+    assert.deepEqual(out.stdout.split('\n').filter((l) => l.startsWith('first-boot: not applied: ') || l.startsWith('first-boot: setup token')), [
+      `first-boot: not applied: ${problem}`, 'first-boot: setup token generated (setup-token, 0600)',
+    ]);
+    const token = (await readTokenFile(join(installer, 'setup-token'))).reveal();
+    assert.match(token, /^[0-9A-Z]{5}(-[0-9A-Z]{5}){3}$/);
+    assert.deepEqual(readdirSync(installer).filter((n) => n.startsWith('setup-token')), ['setup-token']);
+    assert.ok(existsSync(join(installer, 'auto-setup.json')), 'auto-setup prepared');
+    const shared = read(r('run/issue.d/50-pcg.issue'));
+    const tty1 = read(r('run/pcg-installer/tty1.issue'));
+    assert.ok(shared.includes(`Not applied: ${problem}`), shared);
+    assert.ok(tty1.includes(`Setup token:         ${token}`) && !shared.includes(token), tty1);
+    for (const text of [out.stdout, out.stderr, shared, tty1]) assert.ok(!text.includes('Sh0rt-7'), text);
+
+    // Eight characters is what the wizard accepts: taken as given, shown nowhere.
+    assert.equal((await a.run(a.envFile({ 'pcg.setupToken': 'Eight-ch' }))).code, 0);
+    assert.equal((await readTokenFile(join(installer, 'setup-token'))).reveal(), 'Eight-ch');
+    assert.ok(!read(r('run/pcg-installer/tty1.issue')).includes('Eight-ch'));
+  });
+
+  it("the image's gettys: tty1 (agetty --issue-file from its drop-in) shows the token, the others' /etc/issue.d does not", async () => {
+    const a = appliance();
+    assert.equal((await a.run(a.envFile({}))).code, 0);
+    const token = read(join(a.root, 'var/lib/pcg-installer/setup-token')).trim();
+    assert.equal(readlinkSync(join(OVERLAY, 'etc/issue.d/50-pcg.issue')), APPLIANCE_PATHS.consoleIssueFile);
+    const dropIn = read(join(OVERLAY, 'etc/systemd/system/getty@tty1.service.d/pcg-console.conf'));
+    const execStart = dropIn.split('\n').filter((l) => l.startsWith('ExecStart='));
+    assert.equal(execStart[0], 'ExecStart=', 'the drop-in replaces the unit\'s command');
+    const list = /--issue-file (\S+)/.exec(execStart[1] ?? '')?.[1];
+    assert.equal(list, `/etc/issue:${TTY1_ISSUE_FILE}`);
+    assert.ok(!execStart[1]!.includes('--noclear'), 'tty1 is cleared when the banner loses the token');
+    // agetty itself (util-linux, as in the image) renders both lists under the test root, on a pty.
+    const show = (issueList: string) => execFileSync('script', ['-qc', `agetty --show-issue --issue-file ${issueList}`, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    const onTty1 = show(list.split(':').map((p) => join(a.root, p)).join(':'));
+    assert.ok(onTty1.includes(`Setup token:         ${token}`), onTty1);
+    const elsewhere = show(join(a.root, dirname(APPLIANCE_PATHS.consoleIssueFile)));
+    assert.ok(elsewhere.includes('Setup wizard:') && !elsewhere.includes(token), elsewhere);
+  });
+
+  it('setup complete: the wizard rewrites both banners without the token, keeping the refused properties', async () => {
+    const a = appliance();
+    assert.equal((await a.run(a.envFile({ 'pcg.ntp': 'bad host!' }))).code, 0);
+    const token = read(join(a.root, 'var/lib/pcg-installer/setup-token')).trim();
+    await writeConfiguredConsoleIssues(a.root, { port: 5080, fingerprint: 'AB:CD' });
+    const expected = ['', 'PCG installer appliance', '  Set up. Gateway status page: https://\\4:5080/', '  Certificate SHA-256: AB:CD',
+      '  Not applied: ntp: pcg.ntp "host!" is not a host name or IPv4 address', '', ''].join('\n');
+    assert.equal(read(join(a.root, TTY1_ISSUE_FILE)), expected);
+    assert.equal(read(join(a.root, APPLIANCE_PATHS.consoleIssueFile)), expected);
+    assert.ok(!expected.includes(token));
   });
 
   it('refuses invalid properties by name, keeps DHCP and shows the reason on the console', async () => {

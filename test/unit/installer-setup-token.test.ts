@@ -52,6 +52,16 @@ describe('installer: setup token', () => {
     assert.equal(token.matches('ABCDE-FGHJK'), true);
     assert.equal(new SetupToken(new Secret('x'), true).matches('x'), false);
   });
+
+  it('names the token file it read in its errors: installer-dir\'s own as "setup token", not --setup-token-file', async () => {
+    const file = join(dir.path, SETUP_TOKEN_FILE);
+    writeFileSync(file, 'ABCDE-FGHJK\n', { mode: 0o644 });
+    await assert.rejects(ensureSetupToken(dir.path), (err: unknown) => err instanceof Error
+      && err.message === `setup token: ${file} has mode 644; make it 0600. Fix the named configuration key (file, PCG_* environment variable or flag).`);
+    chmodSync(file, 0o600);
+    writeFileSync(file, 'short\n');
+    await assert.rejects(ensureSetupToken(dir.path), /^PCG_ERR_CONFIG_INVALID: setup token: .*setup-token holds fewer than 8 characters/);
+  });
 });
 
 describe('installer: wrong-token limiter', () => {

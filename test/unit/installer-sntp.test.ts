@@ -40,15 +40,11 @@ describe('installer: SNTP client', () => {
     }
   });
 
-  it('a silent server is PCG_ERR_NTP_UNREACHABLE after 2 s', async function () {
-    this.timeout(5_000);
+  it('a silent server is PCG_ERR_NTP_UNREACHABLE after the timeout, asked once', async () => {
     const server = await SntpServer.start({ silent: true });
-    const started = Date.now();
     try {
-      await assert.rejects(querySntp(server.address), (err: unknown) => err instanceof PcgError && err.code === 'PCG_ERR_NTP_UNREACHABLE'
-        && err.message.startsWith(`NTP server ${server.address} did not answer within 2000 ms`));
-      const elapsed = Date.now() - started;
-      assert.ok(elapsed >= 2000 && elapsed < 2500, `${elapsed} ms`);
+      await assert.rejects(querySntp(server.address, { timeoutMs: 100 }), (err: unknown) => err instanceof PcgError && err.code === 'PCG_ERR_NTP_UNREACHABLE'
+        && err.message.startsWith(`NTP server ${server.address} did not answer within 100 ms. `));
       assert.equal(server.requests, 1);
     } finally {
       await server.close();

@@ -31,11 +31,27 @@ const form = new SetupForm({ client, onPaired: () => void client.state().then(sh
 const feed = new StateFeed((state) => {
   lastState = state;
   if (state.fingerprint) showFingerprint(state.fingerprint);
+  showLastSetup(state);
   form.showPhase(state);
-  if (view === 'status') renderStatus(state);
+  // A setup run elsewhere (the unattended one) ended without completing: back to the form.
+  if (view === 'status' && state.phase === 'setup') {
+    if (tokenStore.get()) showSetup();
+    else showToken();
+  } else if (view === 'status') renderStatus(state);
   // Set up from elsewhere (another tab, `pcg-installer setup`): the token is spent.
   else if (state.phase === 'configured' && !form.running) void showStatus(state);
 });
+
+/** The unattended setup's failure, shown until setup completes. */
+function showLastSetup(state) {
+  const failed = state.phase !== 'configured' && state.lastSetup && !state.lastSetup.ok ? state.lastSetup.error : undefined;
+  if (!failed) {
+    $('last-setup').hidden = true;
+    return;
+  }
+  const where = failed.field ? `${failed.field}: ` : '';
+  renderError($('last-setup'), { code: failed.code, message: `The unattended setup from the vApp properties did not complete: ${where}${failed.message}` });
+}
 
 function showFingerprint(fingerprint) {
   $('fingerprint').textContent = fingerprint;
@@ -61,9 +77,11 @@ function showSetup() {
 }
 
 async function showStatus(state) {
-  tokenStore.clear();
+  const shown = state ?? lastState ?? (await client.state());
+  // Spent once configured; while another process pairs, kept for the form should that setup fail.
+  if (shown.phase === 'configured') tokenStore.clear();
   show('status');
-  renderStatus(state ?? lastState ?? (await client.state()));
+  renderStatus(shown);
   feed.open();
 }
 
@@ -103,6 +121,7 @@ async function start() {
   }
   lastState = state;
   showFingerprint(state.fingerprint);
+  showLastSetup(state);
   feed.open();
   if (state.phase !== 'setup') await showStatus(state);
   else if (tokenStore.get()) showSetup();
