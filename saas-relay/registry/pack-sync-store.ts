@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { DEFAULT_PACK_LIST_LIMIT, MAX_PACK_LIST_LIMIT, type PackListQuery } from '../../proto/registry/pack-index.js';
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import { packIndexDigest } from '../../proto/registry/pack-index-digest.js';
@@ -6,11 +7,6 @@ import { versionSortKey } from '../../proto/registry/pack-tags.js';
 import type { PackIndexItem, RegistryIndexFrame } from '../../proto/schemas/frames.js';
 import { fenceEpoch } from '../store/epoch-fence.js';
 import type { GatewayPackSyncTable, GatewayPackTable, PackSyncStatus, RelayDatabase } from '../store/schema.js';
-
-/**
- * `gateway_packs` with the sort key migration 0005 (store/pack-sync-order-migration.ts) adds.
- * store/schema.ts does not list the column yet; once it does, this type is RelayDatabase itself.
- */
 
 /** What `registry.index.ack` says: the generation stored, and whether a full report is needed. */
 export interface PackIndexApplied {
@@ -39,16 +35,8 @@ export interface PackSyncState {
   readonly indexDigest: string;
 }
 
-/** The listing's filters and page, as the public listing takes them (proto/registry/pack-index.ts). */
-export interface GatewayPackQuery {
-  readonly name?: string;
-  readonly layer?: string;
-  /** Packs for this cloud type; packs for `all` match every cloud type. */
-  readonly cloudType?: string;
-  /** @default 100 */
-  readonly limit?: number;
-  readonly cursor?: string;
-}
+/** The listing's filters and page: the public listing's own (proto/registry/pack-index.ts), so both sources page alike. */
+export type GatewayPackQuery = PackListQuery;
 
 export interface GatewayPackPage {
   readonly items: readonly GatewayPack[];
@@ -56,8 +44,7 @@ export interface GatewayPackPage {
   readonly nextCursor: string | null;
 }
 
-export const DEFAULT_GATEWAY_PACK_LIMIT = 100;
-export const MAX_GATEWAY_PACK_LIMIT = 1000;
+export { DEFAULT_PACK_LIST_LIMIT as DEFAULT_GATEWAY_PACK_LIMIT, MAX_PACK_LIST_LIMIT as MAX_GATEWAY_PACK_LIMIT };
 
 /** SQLite binds at most 32,766 parameters per statement; 8 a row. */
 const INSERT_BATCH = 500;
@@ -143,8 +130,8 @@ export class PackSyncStore {
    * The caller has checked the gateway is the tenant's.
    */
   async list(gatewayId: string, query: GatewayPackQuery = {}): Promise<GatewayPackPage> {
-    const limit = query.limit ?? DEFAULT_GATEWAY_PACK_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_GATEWAY_PACK_LIMIT) throw new PcgError('PCG_ERR_BAD_REQUEST', `limit must be 1 to ${MAX_GATEWAY_PACK_LIMIT}`);
+    const limit = query.limit ?? DEFAULT_PACK_LIST_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PACK_LIST_LIMIT) throw new PcgError('PCG_ERR_BAD_REQUEST', `limit must be 1 to ${MAX_PACK_LIST_LIMIT}`);
     let select = this.db.selectFrom('gateway_packs').selectAll().where('gateway_id', '=', gatewayId);
     if (query.name !== undefined) select = select.where('name', '=', query.name);
     if (query.layer !== undefined) select = select.where('layer', '=', query.layer);
