@@ -84,7 +84,7 @@ export class GatewayDaemon {
       registerNodeReadyRoute(https.app, tokens, readiness);
       // The pack registry's routes go on the same server, before listen (the pack API: PACK_ROUTES in embedded-registry.ts).
       const registry = config.registry.enabled
-        ? await EmbeddedRegistry.open({ stateDir: config.stateDir, username: config.registry.username, passwordFile: config.registry.passwordFile }, { app: https.app, clock, log, readTokens: tokens })
+        ? await EmbeddedRegistry.open({ stateDir: config.stateDir, username: config.registry.username, passwordFile: config.registry.passwordFile }, { app: https.app, clock, log, readTokens: tokens, proxy: deps.proxy })
         : undefined;
       undo.push(() => registry?.close());
       await https.listen();

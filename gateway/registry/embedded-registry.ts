@@ -10,6 +10,7 @@ import { RegistryAuth } from '../../proto/registry/registry-auth.js';
 import { AuthLimiter } from '../../proto/registry/registry-auth-limiter.js';
 import { loadTokenKey } from '../../proto/registry/token-key.js';
 import type { GatewayHttpsApp } from '../http/gateway-https-server.js';
+import type { ProxyEnv } from '../net/proxy-for-url.js';
 import type { ClusterPacks } from '../jobs/job-executor.js';
 import { ClusterPackPreparer } from './cluster-pack-preparer.js';
 import { ClusterPackScopes } from './cluster-pack-scopes.js';
@@ -74,6 +75,8 @@ export class EmbeddedRegistry {
     readonly routes?: readonly RegistryRoutes[];
     /** Where public packs come from. @default the relay the state dir is paired with (none when unpaired); null: no pull-through */
     readonly upstream?: PublicUpstream | null;
+    /** HTTPS_PROXY / NO_PROXY for the default upstream. @default none */
+    readonly proxy?: ProxyEnv;
   }): Promise<EmbeddedRegistry> {
     const dir = join(options.stateDir, REGISTRY_DIR);
     const local = await FsContentStore.open(dir, { clock: ports.clock });
@@ -81,7 +84,7 @@ export class EmbeddedRegistry {
     try {
       const scopes = await ClusterPackScopes.open(dir);
       const credentials = await GatewayRegistryCredentials.load(options, ports.readTokens, scopes);
-      upstream = ports.upstream === undefined ? await PublicUpstream.ofStateDir(options.stateDir) : ports.upstream;
+      upstream = ports.upstream === undefined ? await PublicUpstream.ofStateDir(options.stateDir, { ...(ports.proxy ? { proxy: ports.proxy } : {}) }) : ports.upstream;
       const store = upstream ? new PullThroughStore(local, upstream) : local;
       const auth = new RegistryAuth({}, { credentials, key: await loadTokenKey(dir), clock: ports.clock });
       const log = ports.log.child({ component: 'registry' });

@@ -1,6 +1,7 @@
 import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import { proxyForUrl, type ProxyEnv } from '../net/proxy-for-url.js';
 import { privateKeyToPem } from '../../proto/keys.js';
 import type { Digest } from '../../proto/registry/content-store.js';
 import { MANIFEST_MEDIA_TYPES } from '../../proto/registry/manifest-parser.js';
@@ -23,6 +24,8 @@ export interface PublicUpstreamOptions {
   readonly connectTimeoutMs?: number;
   /** Until the response headers arrive, and between two body chunks. @default 30_000 */
   readonly idleTimeoutMs?: number;
+  /** HTTPS_PROXY / NO_PROXY, as the tunnel uses them: the gateway reaches the relay the same way. @default none */
+  readonly proxy?: ProxyEnv;
 }
 
 export interface UpstreamManifest {
@@ -45,13 +48,13 @@ const ACCEPT = MANIFEST_MEDIA_TYPES.join(', ');
  * `undefined` (the relay does not have it either).
  */
 export class PublicUpstream {
-  #agent: { readonly certPem: string; readonly dispatcher: Agent } | undefined;
+  #agent: { readonly certPem: string; readonly dispatcher: Agent | ProxyAgent } | undefined;
   #closed = false;
 
   constructor(private readonly options: PublicUpstreamOptions, private readonly credentials: () => Promise<ClientCredentials>) {}
 
   /** The relay a paired gateway's state dir names, with its client certificate (read anew each fetch); null when not paired. */
-  static async ofStateDir(stateDir: string, options: Pick<PublicUpstreamOptions, 'connectTimeoutMs' | 'idleTimeoutMs'> = {}): Promise<PublicUpstream | null> {
+  static async ofStateDir(stateDir: string, options: Pick<PublicUpstreamOptions, 'connectTimeoutMs' | 'idleTimeoutMs' | 'proxy'> = {}): Promise<PublicUpstream | null> {
     const identities = new IdentityStore(stateDir);
     if (!identities.isPaired) return null;
     const { relayUrl, relayCaPem } = await identities.load();
@@ -120,7 +123,7 @@ export class PublicUpstream {
     throw new RegistryUnreachableError(`GET ${url.pathname} on ${url.origin}: ${why}`);
   }
 
-  async #dispatcher(): Promise<Agent> {
+  async #dispatcher(): Promise<Agent | ProxyAgent> {
     const { certPem, keyPem } = await this.credentials();
     // close() may have run while the credentials were read: a pool built now would belong to
     // nobody (close() already took the last one) and keep its sockets open.
@@ -128,10 +131,13 @@ export class PublicUpstream {
     if (this.#agent?.certPem === certPem) return this.#agent.dispatcher;
     const old = this.#agent;
     const timeout = this.options.idleTimeoutMs ?? 30_000;
-    const dispatcher = new Agent({
-      connect: { ca: [...rootCertificates, this.options.relayCaPem], cert: certPem, key: keyPem, timeout: this.options.connectTimeoutMs ?? 10_000 },
-      headersTimeout: timeout, bodyTimeout: timeout,
-    });
+    const tls = { ca: [...rootCertificates, this.options.relayCaPem], cert: certPem, key: keyPem, timeout: this.options.connectTimeoutMs ?? 10_000 };
+    // Through the proxy the TLS session (and so the client certificate) still ends at the relay:
+    // the proxy only sees a CONNECT.
+    const proxy = this.options.proxy ? proxyForUrl(new URL(this.options.relayUrl), this.options.proxy) : undefined;
+    const dispatcher = proxy
+      ? new ProxyAgent({ uri: proxy, requestTls: tls, headersTimeout: timeout, bodyTimeout: timeout })
+      : new Agent({ connect: tls, headersTimeout: timeout, bodyTimeout: timeout });
     this.#agent = { certPem, dispatcher };
     // Fetches still running on the old pool finish on it; close() waits for them.
     if (old) void old.dispatcher.close().catch(() => undefined);

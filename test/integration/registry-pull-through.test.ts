@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { systemClock } from '../../proto/clock.js';
 import { loadGatewayConfig } from '../../gateway/config/gateway-config.js';
 import { GatewayDaemon } from '../../gateway/daemon/gateway-daemon.js';
+import { PublicUpstream } from '../../gateway/registry/public-upstream.js';
 import { ApiClient } from '../support/api-client.js';
+import { ConnectProxy } from '../support/connect-proxy.js';
 import { createGateway, pairCli } from '../support/gateway-fixture.js';
 import { silentLog as log } from '../support/job-fixtures.js';
 import { OciClient } from '../support/oci-client.js';
@@ -60,6 +62,24 @@ describe('registry: pull-through of public packs from the relay', function () {
     await daemon.close();
     await relay.stop();
     dir.remove();
+  });
+
+  it('goes through HTTPS_PROXY like the tunnel: the proxy sees one CONNECT to the relay, the client certificate still reaches the relay', async () => {
+    const proxy = await ConnectProxy.start('tunnel');
+    const upstream = await PublicUpstream.ofStateDir(state, { proxy: { httpsProxy: proxy.url } });
+    try {
+      const manifest = await upstream!.manifest('packs/ubuntu', '22.4.0');
+      assert.ok(manifest, 'the relay answered through the proxy');
+      assert.equal(manifest.digest, (await fromRelay.send('HEAD', '/v2/packs/ubuntu/manifests/22.4.0')).headers['docker-content-digest']);
+      assert.deepEqual(proxy.connects, [new URL(relay.url).host]);
+      const direct = await PublicUpstream.ofStateDir(state, { proxy: { httpsProxy: proxy.url, noProxy: '127.0.0.1' } });
+      assert.ok(await direct!.manifest('packs/ubuntu', '22.4.0'));
+      await direct!.close();
+      assert.equal(proxy.connects.length, 1, 'NO_PROXY bypasses it');
+    } finally {
+      await upstream!.close();
+      await proxy.close();
+    }
   });
 
   it('16 concurrent pulls of a blob the gateway lacks: byte-identical, and the relay served it exactly once', async () => {
