@@ -1,7 +1,15 @@
 import { lookup } from 'node:dns/promises';
 import { request } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
+import type { Clock } from '../../proto/clock.js';
 import { PcgError, type ErrorCode } from '../../proto/errors.js';
+
+/** What every check's network steps take. */
+export interface ProbeOptions {
+  /** Per network step. @default 5_000 */
+  readonly timeoutMs?: number;
+  readonly clock?: Clock;
+}
 
 /**
  * The live probes the checks share: DNS, a TCP connect, and CONNECT through an HTTP proxy. Each

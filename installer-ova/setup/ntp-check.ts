@@ -1,7 +1,8 @@
 import { systemClock } from '../../proto/clock.js';
 import type { CheckReport } from './check-report-schema.js';
 import { CheckRecorder, failStep } from './check-report.js';
-import { firstContactTrust, proxyEnvOf, type ProbeOptions } from './relay-check.js';
+import type { ProbeOptions } from './network-probes.js';
+import { firstContactTrust, proxyEnvOf } from './relay-check.js';
 import { normalizeRelayEndpoint } from './relay-endpoint.js';
 import { readRelayClock } from './relay-clock.js';
 import type { NtpSettings, ProxySettings } from './setup-settings.js';

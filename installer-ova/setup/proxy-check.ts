@@ -3,7 +3,7 @@ import { PcgError } from '../../proto/errors.js';
 import type { CheckReport } from './check-report-schema.js';
 import { CheckRecorder, failStep } from './check-report.js';
 import { hostPort, proxyConnectProbe, resolveHost, tcpProbe } from './network-probes.js';
-import type { ProbeOptions } from './relay-check.js';
+import type { ProbeOptions } from './network-probes.js';
 import { normalizeRelayEndpoint } from './relay-endpoint.js';
 import type { ProxySettings } from './setup-settings.js';
 import { proxyForDisplay } from './without-userinfo.js';

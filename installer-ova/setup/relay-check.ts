@@ -1,12 +1,12 @@
 import { isCaPin } from '../../proto/ca-pin.js';
-import { systemClock, type Clock } from '../../proto/clock.js';
+import { systemClock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import { MAX_FRAME_BYTES } from '../../proto/limits.js';
 import { proxyForUrl, type ProxyEnv } from '../../gateway/net/proxy-for-url.js';
 import { connectToRelay, relayTlsContext, type RelayTrust } from '../../gateway/tunnel/relay-connector.js';
 import type { CheckReport } from './check-report-schema.js';
 import { CheckRecorder, failStep } from './check-report.js';
-import { hostPort, proxyConnectProbe, resolveHost, tcpProbe } from './network-probes.js';
+import { hostPort, proxyConnectProbe, resolveHost, tcpProbe, type ProbeOptions } from './network-probes.js';
 import { parseProxyUrl } from './proxy-check.js';
 import { normalizeRelayEndpoint } from './relay-endpoint.js';
 import { readRelayClock } from './relay-clock.js';
@@ -18,11 +18,6 @@ export interface RelayCheckInput {
   readonly proxy?: ProxySettings | undefined;
 }
 
-export interface ProbeOptions {
-  /** Per network step. @default 5_000 */
-  readonly timeoutMs?: number;
-  readonly clock?: Clock;
-}
 
 /** The trust a first contact uses: the portal's pin, else system CAs plus a proxy's CA. */
 export function firstContactTrust(caPin: string | undefined, proxy: ProxySettings | undefined): RelayTrust {

@@ -10,7 +10,7 @@ import { VimSession } from '../../gateway/vsphere/vim-session.js';
 import type { CheckReport } from './check-report-schema.js';
 import { CheckRecorder, failStep } from './check-report.js';
 import { hostPort, resolveHost } from './network-probes.js';
-import type { ProbeOptions } from './relay-check.js';
+import type { ProbeOptions } from './network-probes.js';
 import type { VcenterSettings } from './setup-settings.js';
 
 /** The SHA-256 fingerprint of the certificate vCenter presents, AB:CD:… as vSphere shows it. */
