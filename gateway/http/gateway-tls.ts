@@ -8,10 +8,10 @@
  *                                           chain = leaf + CA; re-issued when the names change or
  *                                           it nears expiry
  *
- * Keys are RSA (node:crypto generates them natively; forge's pure-JS generator takes seconds).
+ * Keys are RSA, made natively (server-certificate.ts).
  * Or the operator gives certFile/keyFile, and the chain's last certificate is what nodes trust.
  */
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import forge from 'node-forge';
 import { writeFileAtomic } from '../../proto/atomic-file.js';
 import { PcgError } from '../../proto/errors.js';
+import { certificateSerial, issueServerCertificate, rsaKey, type KeyAndCertificate } from './server-certificate.js';
 
 export interface GatewayTls {
   readonly keyPem: string;
@@ -74,25 +75,11 @@ async function loadGiven(certFile: string | null, keyFile: string | null): Promi
   return { keyPem, certPem, caPem: `${chain.at(-1)!}\n` };
 }
 
-function rsaKey(): { forgeKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; keyPem: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const forgeKey = forge.pki.privateKeyFromPem(keyPem);
-  return { forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e), keyPem };
-}
-
-/** 16 random bytes with the top bit clear: a positive, minimally encoded serial. */
-const serial = (): string => {
-  const bytes = randomBytes(16);
-  bytes[0] = 0x40 | (bytes[0]! & 0x3f);
-  return bytes.toString('hex');
-};
-
 function makeCa(now: number): { keyPem: string; certPem: string } {
   const { forgeKey, publicKey, keyPem } = rsaKey();
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
-  cert.serialNumber = serial();
+  cert.serialNumber = certificateSerial();
   cert.validity.notBefore = new Date(now - 3_600_000);
   cert.validity.notAfter = new Date(now + 10 * 365 * DAY);
   const subject = [{ name: 'commonName', value: 'PCG gateway CA' }, { name: 'organizationName', value: 'PCG' }];
@@ -107,27 +94,8 @@ function makeCa(now: number): { keyPem: string; certPem: string } {
   return { keyPem, certPem: forge.pki.certificateToPem(cert) };
 }
 
-function makeServer(caKeyPem: string, caPem: string, hosts: readonly string[], now: number): { keyPem: string; certPem: string } {
-  const caKey = forge.pki.privateKeyFromPem(caKeyPem);
-  const ca = forge.pki.certificateFromPem(caPem);
-  const { publicKey, keyPem } = rsaKey();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = publicKey;
-  cert.serialNumber = serial();
-  cert.validity.notBefore = new Date(now - 3_600_000);
-  cert.validity.notAfter = new Date(now + 397 * DAY);
-  cert.setSubject([{ name: 'commonName', value: hosts[0] ?? 'localhost' }, { name: 'organizationName', value: 'PCG' }]);
-  cert.setIssuer(ca.subject.attributes);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: hosts.map((h) => (isIP(h) ? { type: 7, ip: h } : { type: 2, value: h })) },
-    { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
-  ]);
-  cert.sign(caKey, forge.md.sha256.create());
-  return { keyPem, certPem: forge.pki.certificateToPem(cert) };
+function makeServer(caKeyPem: string, caPem: string, hosts: readonly string[], now: number): KeyAndCertificate {
+  return issueServerCertificate({ hosts, now, lifetimeMs: 397 * DAY, fallbackName: 'localhost', organization: 'PCG', issuer: { keyPem: caKeyPem, certPem: caPem } });
 }
 
 function sameHosts(cert: X509Certificate, wanted: readonly string[]): boolean {

@@ -1,11 +1,10 @@
-import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import forge from 'node-forge';
 import { writeFileAtomic } from '../../proto/atomic-file.js';
+import { issueServerCertificate, type KeyAndCertificate } from '../../gateway/http/server-certificate.js';
 
 export interface WizardTls {
   readonly keyPem: string;
@@ -58,28 +57,6 @@ async function readPair(keyPath: string, certPath: string): Promise<{ keyPem: st
   }
 }
 
-function selfSigned(hosts: readonly string[], now: number): { keyPem: string; certPem: string } {
-  // node:crypto makes the key natively; forge's pure-JS generator takes seconds.
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const forgeKey = forge.pki.privateKeyFromPem(keyPem);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e);
-  const serial = randomBytes(16);
-  serial[0] = 0x40 | (serial[0]! & 0x3f);
-  cert.serialNumber = serial.toString('hex');
-  cert.validity.notBefore = new Date(now - 3_600_000);
-  cert.validity.notAfter = new Date(now + 825 * DAY);
-  const subject = [{ name: 'commonName', value: hosts[0] ?? 'pcg-installer' }, { name: 'organizationName', value: 'PCG installer' }];
-  cert.setSubject(subject);
-  cert.setIssuer(subject);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: hosts.map((h) => (isIP(h) ? { type: 7, ip: h } : { type: 2, value: h })) },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  cert.sign(forgeKey, forge.md.sha256.create());
-  return { keyPem, certPem: forge.pki.certificateToPem(cert) };
+function selfSigned(hosts: readonly string[], now: number): KeyAndCertificate {
+  return issueServerCertificate({ hosts, now, lifetimeMs: 825 * DAY, fallbackName: 'pcg-installer', organization: 'PCG installer' });
 }

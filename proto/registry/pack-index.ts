@@ -10,6 +10,7 @@
 import Sqlite, { type Database } from 'better-sqlite3';
 import type { Digest } from './content-store.js';
 import { tagKind, versionSortKey, type PackTagKind } from './pack-tags.js';
+import { decodePackCursor, encodePackCursor } from './pack-list-cursor.js';
 import { PcgError } from '../errors.js';
 
 /** One pack version as the index keeps it. */
@@ -133,7 +134,7 @@ export class PackIndex {
       params.cloudType = query.cloudType;
     }
     if (query.cursor !== undefined) {
-      const [name, key] = decodeCursor(query.cursor);
+      const [name, key] = decodePackCursor(query.cursor);
       where.push('(name, version_key) > (@cursorName, @cursorKey)');
       params.cursorName = name;
       params.cursorKey = key;
@@ -143,7 +144,7 @@ export class PackIndex {
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
     const last = page[page.length - 1];
-    return { items: page.map(toEntry), nextCursor: more && last ? encodeCursor(last.name, last.version_key) : null };
+    return { items: page.map(toEntry), nextCursor: more && last ? encodePackCursor(last.name, last.version_key) : null };
   }
 
   setTag(name: string, tag: string, version: string): void {
@@ -188,18 +189,4 @@ function toEntry(row: Row): PackIndexEntry {
     manifestDigest: row.manifest_digest as Digest, archiveDigest: row.archive_digest as Digest,
     archiveSize: row.archive_size, message: row.message,
   };
-}
-
-function encodeCursor(name: string, key: string): string {
-  return Buffer.from(JSON.stringify([name, key])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
-  } catch {
-    // fall through: a cursor we did not make
-  }
-  throw new PcgError('PCG_ERR_BAD_REQUEST', 'cursor is not one this registry returned; start again without it');
 }

@@ -3,6 +3,7 @@ import { DEFAULT_PACK_LIST_LIMIT, MAX_PACK_LIST_LIMIT, type PackListQuery } from
 import type { Clock } from '../../proto/clock.js';
 import { PcgError } from '../../proto/errors.js';
 import { packIndexDigest } from '../../proto/registry/pack-index-digest.js';
+import { decodePackCursor, encodePackCursor } from '../../proto/registry/pack-list-cursor.js';
 import { versionSortKey } from '../../proto/registry/pack-tags.js';
 import type { PackIndexItem, RegistryIndexFrame } from '../../proto/schemas/frames.js';
 import { fenceEpoch } from '../store/epoch-fence.js';
@@ -144,7 +145,7 @@ export class PackSyncStore {
       ]));
     }
     if (query.cursor !== undefined) {
-      const [name, key] = decodeCursor(query.cursor);
+      const [name, key] = decodePackCursor(query.cursor);
       select = select.where((eb) => eb.or([eb('name', '>', name), eb.and([eb('name', '=', name), eb('version_key', '>', key)])]));
     }
     const rows = await select.orderBy('name').orderBy('version_key').limit(limit + 1).execute();
@@ -153,7 +154,7 @@ export class PackSyncStore {
     const last = page[page.length - 1];
     return {
       items: page.map((r) => ({ name: r.name, version: r.version, digest: r.digest, layer: r.layer, cloudTypes: JSON.parse(r.cloud_types) as string[] })),
-      nextCursor: more && last ? encodeCursor(last.name, last.version_key) : null,
+      nextCursor: more && last ? encodePackCursor(last.name, last.version_key) : null,
     };
   }
 
@@ -184,19 +185,4 @@ async function upsertSync(db: Kysely<RelayDatabase>, gatewayId: string, change: 
   await db.insertInto('gateway_pack_sync').values(row)
     .onConflict((oc) => oc.column('gateway_id').doUpdateSet(change))
     .execute();
-}
-
-/** The public listing's cursor (proto/registry/pack-index.ts): the last row's (name, version key), base64url JSON. */
-function encodeCursor(name: string, key: string): string {
-  return Buffer.from(JSON.stringify([name, key])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
-  } catch {
-    // fall through: a cursor we did not make
-  }
-  throw new PcgError('PCG_ERR_BAD_REQUEST', 'cursor is not one this registry returned; start again without it');
 }
