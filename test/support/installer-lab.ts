@@ -113,21 +113,24 @@ export class InstallerLab {
       if (existsSync(pidFile)) pids.add(Number(readFileSync(pidFile, 'utf8').trim()));
     }
     for (const configFile of this.#configFiles) for (const pid of InstallerLab.gatewayProcesses(configFile)) pids.add(pid);
-    for (const pid of pids) {
-      if (!running(pid)) continue;
-      process.kill(pid, 'SIGTERM');
-      try {
-        await waitFor(`gateway ${pid} stopped`, () => !running(pid), 5_000);
-      } catch {
-        process.kill(pid, 'SIGKILL');
-      }
-    }
+    for (const pid of pids) await stopGatewayProcess(pid);
   }
 
   async cleanup(): Promise<void> {
     await this.stopGateways();
     await this.relay.stop();
     for (const dir of this.#dirs) dir.remove();
+  }
+}
+
+/** SIGTERM, then SIGKILL after 5 s; nothing when the process is gone (or a zombie) already. */
+export async function stopGatewayProcess(pid: number): Promise<void> {
+  if (!running(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  try {
+    await waitFor(`gateway ${pid} stopped`, () => !running(pid), 5_000);
+  } catch {
+    process.kill(pid, 'SIGKILL');
   }
 }
 

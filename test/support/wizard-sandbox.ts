@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stopGatewayProcess } from './installer-lab.js';
 import { WizardProcess } from './installer-wizard.js';
 import { tempDir } from './temp-dir.js';
-import { waitFor } from './wait-for.js';
 
 /**
  * A `pcg-installer serve` (--launcher process) with its own temp dirs and setup token file (0600),
@@ -51,25 +51,7 @@ export class WizardSandbox {
   async stop(): Promise<void> {
     await this.wizard.stop();
     const pidFile = join(this.dir.path, 'installer', 'gateway.pid');
-    if (existsSync(pidFile)) await stopPid(Number(readFileSync(pidFile, 'utf8').trim()));
+    if (existsSync(pidFile)) await stopGatewayProcess(Number(readFileSync(pidFile, 'utf8').trim()));
     this.dir.remove();
-  }
-}
-
-async function stopPid(pid: number): Promise<void> {
-  const alive = (): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!alive()) return;
-  process.kill(pid, 'SIGTERM');
-  try {
-    await waitFor(`gateway ${pid} gone`, () => !alive(), 5_000);
-  } catch {
-    process.kill(pid, 'SIGKILL');
   }
 }
